@@ -1,0 +1,18 @@
+"""Prune unchosen options, record the answers, and start the git history."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
+sys.path.insert(0, str(Path(CONTEXT["_repo_dir"]) / "hooks"))
+
+from template_layout import prune  # noqa: E402
+from template_setup import init_git, write_answers  # noqa: E402
+
+project_dir = Path.cwd()
+prune(project_dir, CONTEXT)
+write_answers(project_dir, CONTEXT, pristine_commit=None)
+if (CONTEXT.get("_mlstack") or {}).get("git_init", True):
+    init_git(project_dir, CONTEXT)

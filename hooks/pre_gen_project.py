@@ -1,0 +1,21 @@
+"""Refuse to render when an answer is invalid: one line per problem, nothing written."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
+TEMPLATE_DIR = Path(CONTEXT["_repo_dir"])
+sys.path.insert(0, str(TEMPLATE_DIR / "hooks"))
+
+from template_questions import validate  # noqa: E402
+
+# cookiecutter hands the answers over sorted; check them in question order so a problem
+# is reported at the answer that caused it, not at a default derived from it.
+order = list(json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8")))
+answers = {key: CONTEXT[key] for key in sorted(CONTEXT, key=lambda k: order.index(k) if k in order else len(order))}
+problems = validate(answers)
+for problem in problems:
+    print(f"error: {problem}", file=sys.stderr)
+sys.exit(1 if problems else 0)

@@ -1,0 +1,232 @@
+"""Gather a template's answers from every source, check them, and remember who set which.
+
+Precedence, lowest first: template defaults, organisation defaults, the answers file,
+`--set`, then prompts for whatever is still open. Locked organisation answers can't be
+overridden. An answer counts as *set by the user* when it came from a file, `--set` or was
+typed at a prompt; the rest follow the template's defaults when the template changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from mlstack.errors import InvalidInput, TemplateError
+
+TRUE_WORDS = {"1", "true", "yes", "y", "on"}
+FALSE_WORDS = {"0", "false", "no", "n", "off"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One key of cookiecutter.json: its raw default (maybe Jinja), choices and prompt text."""
+
+    key: str
+    raw_default: Any
+    prompt: str
+
+    @property
+    def choices(self) -> list[str] | None:
+        return [str(c) for c in self.raw_default] if isinstance(self.raw_default, list) else None
+
+    @property
+    def is_bool(self) -> bool:
+        return isinstance(self.raw_default, bool)
+
+
+def questions_of(context: Mapping[str, Any]) -> list[Question]:
+    """The prompts of a template, in cookiecutter.json order (private `_` keys excluded)."""
+    prompts = context.get("__prompts__") or {}
+    return [
+        Question(key, raw, str(prompts.get(key, key)) if isinstance(prompts.get(key, key), str) else key)
+        for key, raw in context.items()
+        if not key.startswith("_") and not isinstance(raw, dict)
+    ]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_set_options(items: Iterable[str]) -> dict[str, str]:
+    """KEY=VALUE strings from repeated --set options."""
+    parsed: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InvalidInput(f"--set {item!r}: expected KEY=VALUE, e.g. --set cloud=aws")
+        parsed[key] = value
+    return parsed
+
+
+def read_answers_file(path: Path) -> dict[str, Any]:
+    """Answers from YAML: a flat mapping, or an mlstack `.mlstack/answers.yml` (its `answers:`)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise InvalidInput(f"--answers-file {path}: no such file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"--answers-file {path}: cannot be read ({error})") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        raise InvalidInput(f"--answers-file {path}: not valid YAML ({first})") from error
+    if data is None:
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict) and "template" in data:
+        data = data["answers"]
+    if not isinstance(data, dict):
+        raise InvalidInput(f"--answers-file {path}: must be a mapping of question: answer")
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise InvalidInput(f"--answers-file {path}: key {key!r} must be a string")
+        if isinstance(value, (dict, list)) or value is None:
+            raise InvalidInput(f"--answers-file {path}: {key} must be a single value, not {type(value).__name__}")
+    return dict(data)
+
+
+def check_known_keys(provided: Mapping[str, Any], questions: list[Question],
+                     origins: Mapping[str, str]) -> None:
+    known = [q.key for q in questions]
+    for key in provided:
+        if key not in known:
+            raise InvalidInput(f"{origins.get(key, 'answers')}: unknown question {key!r}"
+                               f"{did_you_mean(key, known)}; `mlstack questions` lists them")
+
+
+def coerce(question: Question, value: Any, origin: str) -> Any:
+    """Bring a value from a file or the command line to the type the template uses."""
+    if question.is_bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise InvalidInput(f"{origin}: {question.key}={value!r}: must be yes or no")
+    text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    if question.choices is not None and text not in question.choices:
+        raise InvalidInput(f"{origin}: {question.key}={text!r}: must be one of "
+                           f"{', '.join(question.choices)}{did_you_mean(text, question.choices)}")
+    return text
+
+
+class Asker(Protocol):
+    """How to ask one question interactively (the CLI implements it with typer prompts)."""
+
+    def ask(self, question: Question, default: Any, check: Callable[[Any], str | None]) -> Any: ...
+
+
+@dataclass
+class Resolved:
+    """The full set of answers and which of them the user chose."""
+
+    answers: dict[str, Any]
+    user_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Provided:
+    """Answers given before prompting, each with where it came from (for error messages)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    locked: set[str] = field(default_factory=set)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, values: Mapping[str, Any], origin: str, *, as_default: bool = False) -> None:
+        for key, value in values.items():
+            if key in self.locked:
+                raise InvalidInput(f"{origin}: {key} is locked by your organisation's defaults "
+                                   f"to {self.values.get(key, self.defaults.get(key))!r} and cannot be changed")
+            if as_default:
+                self.defaults[key] = value
+            else:
+                self.values[key] = value
+                self.origins[key] = origin
+
+
+def _default_renderer(context: Mapping[str, Any]) -> Callable[[Any, dict], Any]:
+    from cookiecutter.environment import StrictEnvironment
+    from cookiecutter.prompt import render_variable
+
+    env = StrictEnvironment(context={"cookiecutter": dict(context)})
+
+    def render(raw: Any, answers: dict) -> Any:
+        try:
+            return render_variable(env, raw, answers)
+        except Exception as error:  # noqa: BLE001 - Jinja errors of many kinds
+            raise TemplateError(f"cannot compute a default ({type(error).__name__}: {error})") from error
+
+    return render
+
+
+def resolve_answers(
+    context: Mapping[str, Any],
+    contract: ModuleType | None,
+    provided: Provided,
+    asker: Asker | None = None,
+) -> Resolved:
+    """Every answer of the template, prompting (when `asker` is given) for the open ones."""
+    questions = questions_of(context)
+    by_key = {q.key: q for q in questions}
+    check_known_keys({**provided.defaults, **provided.values}, questions,
+                     {**{k: "organisation defaults" for k in provided.defaults}, **provided.origins})
+    render = _default_renderer(context)
+    answers: dict[str, Any] = {}
+    user_keys: list[str] = []
+    asked: list[str] = []
+
+    def check(key: str) -> Callable[[Any], str | None]:
+        def run(value: Any) -> str | None:
+            if contract is None:
+                return None
+            problem = contract.check_answer(key, value, {**answers, key: value})
+            return problem.rule if problem else None
+        return run
+
+    for question in questions:
+        key = question.key
+        if key in provided.defaults:
+            default = coerce(question, provided.defaults[key], "organisation defaults")
+        elif question.choices is not None:
+            default = question.choices[0]
+        else:
+            default = render(question.raw_default, answers)
+        if key in provided.values:
+            answers[key] = coerce(question, provided.values[key], provided.origins.get(key, "answers"))
+            user_keys.append(key)
+            continue
+        if key in provided.locked or asker is None or (contract and not contract.is_asked(key, answers)):
+            answers[key] = default
+            continue
+        value = asker.ask(question, default, check(key))
+        answers[key] = coerce(question, value, "prompt")
+        asked.append(key)
+        if answers[key] != default:
+            user_keys.append(key)
+
+    problems = contract.validate(answers) if contract else []
+    while problems and asker is not None and all(p.field in asked for p in problems):
+        for problem in problems:
+            question = by_key[problem.field]
+            print(f"error: {problem}")
+            answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
+                                                                check(problem.field)), "prompt")
+            if problem.field not in user_keys:
+                user_keys.append(problem.field)
+        problems = contract.validate(answers)
+    if problems:
+        raise InvalidInput(str(problems[0]), details=[f"error: {p}" for p in problems])
+    return Resolved(answers, user_keys)

@@ -1,0 +1,92 @@
+"""Render a template with a full set of answers, all or nothing.
+
+The render happens in a temporary directory next to the destination (same filesystem), and
+the finished project is moved into place with one atomic rename: an interrupted or failed
+run leaves no partial project, and an existing non-empty directory is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlstack.errors import DestinationExists, TemplateError
+from mlstack.template import Template
+
+TEMP_PREFIX = ".mlstack-tmp-"
+
+
+def build_context(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
+                  output_dir: Path) -> dict[str, Any]:
+    """The cookiecutter context: answers in question order plus the template's private keys."""
+    cookiecutter: dict[str, Any] = {}
+    for key, raw in template.context.items():
+        if key in answers:
+            cookiecutter[key] = answers[key]
+        elif key.startswith("_"):
+            cookiecutter[key] = raw
+    cookiecutter["_mlstack"] = {**(template.context.get("_mlstack") or {}), **meta}
+    cookiecutter["_template"] = template.source
+    cookiecutter["_output_dir"] = str(output_dir)
+    cookiecutter["_repo_dir"] = str(template.path)
+    cookiecutter["_checkout"] = None
+    return {
+        "cookiecutter": cookiecutter,
+        "_cookiecutter": {k: v for k, v in cookiecutter.items() if not k.startswith("_")},
+    }
+
+
+def is_empty_or_missing(path: Path) -> bool:
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
+                     parent: Path) -> tuple[Path, Path]:
+    """Render inside a fresh temporary folder under `parent`; return (temp folder, project)."""
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException
+    from cookiecutter.generate import generate_files
+
+    parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+    try:
+        context = build_context(template, answers, meta, parent)
+        project = Path(generate_files(repo_dir=str(template.path), context=context,
+                                      output_dir=str(workdir), accept_hooks=True))
+    except FailedHookException as error:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise TemplateError(f"the template's hook failed: {error}") from error
+    except CookiecutterException as error:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise TemplateError(f"cannot render the template: {error}") from error
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return workdir, project
+
+
+def render_project(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
+                   output_dir: Path) -> Path:
+    """Render into output_dir/<project_slug>, refusing to write into a non-empty directory."""
+    destination = output_dir / str(answers["project_slug"])
+    if not is_empty_or_missing(destination):
+        raise DestinationExists(f"{destination} already exists and is not empty; "
+                                "choose another --output-dir or project_slug (nothing was written)")
+    created_output_dir = not output_dir.exists()
+    try:
+        workdir, project = render_into_temp(template, answers, meta, output_dir)
+        try:
+            os.rename(project, destination)
+        except OSError as error:
+            raise DestinationExists(f"{destination} appeared while rendering and is not empty; "
+                                    "nothing was written") from error
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        if created_output_dir and is_empty_or_missing(output_dir) and output_dir.exists():
+            output_dir.rmdir()
+        raise
+    return destination

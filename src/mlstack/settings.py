@@ -1,0 +1,54 @@
+"""The user's (or organisation's) mlstack settings: which template sources are trusted.
+
+Read from $MLSTACK_SETTINGS, else ~/.config/mlstack/settings.yml; MLSTACK_TRUSTED_TEMPLATES
+(prefixes separated by commas or spaces) adds to the file's `trusted_templates` list.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from mlstack.errors import InvalidInput
+
+KNOWN_KEYS = ("trusted_templates",)
+
+
+def settings_path() -> Path:
+    if os.environ.get("MLSTACK_SETTINGS"):
+        return Path(os.environ["MLSTACK_SETTINGS"])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "mlstack" / "settings.yml"
+
+
+def load_settings() -> dict:
+    path = settings_path()
+    if not path.is_file():
+        return {}
+    import yaml
+
+    from mlstack.answers import did_you_mean
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{path}: not valid YAML ({_first_line(error)})") from error
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: must be a mapping of settings")
+    for key in data:
+        if key not in KNOWN_KEYS:
+            raise InvalidInput(f"{path}: unknown setting {key!r}{did_you_mean(str(key), KNOWN_KEYS)}")
+    trusted = data.get("trusted_templates", [])
+    if not isinstance(trusted, list) or not all(isinstance(item, str) for item in trusted):
+        raise InvalidInput(f"{path}: trusted_templates must be a list of strings")
+    return data
+
+
+def trusted_template_prefixes() -> list[str]:
+    from_env = [p for p in re.split(r"[,\s]+", os.environ.get("MLSTACK_TRUSTED_TEMPLATES", "")) if p]
+    return from_env + list(load_settings().get("trusted_templates", []))
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -79,6 +79,8 @@ def answers_document(context: Mapping[str, object], pristine_commit: str | None)
             "version": str(template_version),
             "pristine_branch": PRISTINE_BRANCH,
             "pristine_commit": pristine_commit,
+            # Files the template owns: `mlstack check` reports local changes to them as drift.
+            "managed": list(context.get("_managed_files") or []),
         },
         "answers": answers,
         "user_set": sorted(user_keys or []),

@@ -145,16 +145,18 @@ class Provided:
     locked: set[str] = field(default_factory=set)
     defaults: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, values: Mapping[str, Any], origin: str, *, as_default: bool = False) -> None:
+    locked_by: str = ""
+
+    def add(self, values: Mapping[str, Any], origin: str) -> None:
         for key, value in values.items():
-            if key in self.locked:
-                raise InvalidInput(f"{origin}: {key} is locked by your organisation's defaults "
-                                   f"to {self.values.get(key, self.defaults.get(key))!r} and cannot be changed")
-            if as_default:
-                self.defaults[key] = value
-            else:
-                self.values[key] = value
-                self.origins[key] = origin
+            self.values[key] = value
+            self.origins[key] = origin
+
+    def add_org_defaults(self, defaults: Mapping[str, Any], locked: Iterable[str], source: str) -> None:
+        """Pre-fill answers; locked ones are neither asked nor changeable."""
+        self.defaults.update(defaults)
+        self.locked.update(locked)
+        self.locked_by = source
 
 
 def _default_renderer(context: Mapping[str, Any]) -> Callable[[Any, dict], Any]:
@@ -199,14 +201,22 @@ def resolve_answers(
     for question in questions:
         key = question.key
         if key in provided.defaults:
-            default = coerce(question, provided.defaults[key], "organisation defaults")
+            default = coerce(question, provided.defaults[key], provided.locked_by or "organisation defaults")
+            # The organisation chose it, not the template: it must not follow template defaults on update.
+            user_keys.append(key)
         elif question.choices is not None:
             default = question.choices[0]
         else:
             default = render(question.raw_default, answers)
-        if key in provided.values:
+        if key in provided.locked and key in provided.values:
+            wanted = coerce(question, provided.values[key], provided.origins.get(key, "answers"))
+            if wanted != default:
+                raise InvalidInput(f"{provided.origins.get(key, 'answers')}: {key} is locked to {default!r} by "
+                                   f"{provided.locked_by}; ask your platform team to change it")
+        if key in provided.values and key not in provided.locked:
             answers[key] = coerce(question, provided.values[key], provided.origins.get(key, "answers"))
-            user_keys.append(key)
+            if key not in user_keys:
+                user_keys.append(key)
             continue
         if key in provided.locked or asker is None or (contract and not contract.is_asked(key, answers)):
             answers[key] = default
@@ -214,7 +224,7 @@ def resolve_answers(
         value = asker.ask(question, default, check(key))
         answers[key] = coerce(question, value, "prompt")
         asked.append(key)
-        if answers[key] != default:
+        if answers[key] != default and key not in user_keys:
             user_keys.append(key)
 
     problems = contract.validate(answers) if contract else []

@@ -92,13 +92,14 @@ def init(
     template: str | None = typer.Option(None, "--template", help="Template path or git URL (default: bundled)."),
     ref: str | None = typer.Option(None, "--ref", help="Tag, branch or commit of a --template git repository."),
     trust: bool = typer.Option(False, "--trust", help="Run the hooks of a --template you trust."),
+    defaults: Path | None = typer.Option(None, "--defaults", help="Organisation defaults file (defaults + locked)."),
 ) -> None:
     """Create a new ML project from the template."""
     from mlstack.init import init_project, summarize
 
     result = run(lambda: init_project(
         output_dir, template_spec=template, ref=ref, trust=trust, set_options=set_ or [],
-        answers_file=answers_file, asker=None if no_input else PromptAsker()))
+        answers_file=answers_file, asker=None if no_input else PromptAsker(), org_defaults=defaults))
     typer.echo(f"Created {result.project} from template {result.template_version}:")
     for line in summarize(result.project):
         typer.echo(line)
@@ -127,6 +128,83 @@ def questions(
                 typer.echo(f"{question.key}: {question.prompt} [default: {default}]")
 
     run(body)
+
+
+@app.command()
+def check(
+    directory: Path = typer.Argument(Path("."), help="Repository to check."),
+    policy: str | None = typer.Option(None, "--policy", help="Policy YAML: a path, a file in the repo, or "
+                                         "GIT_URL//path/in/repo.yml?ref=REF."),
+    output_format: str = typer.Option("text", "--format", help="text, json, sarif or markdown."),
+    select: list[str] | None = typer.Option(None, "--select", help="Only these rule ids or prefixes (repeatable)."),
+    ignore: list[str] | None = typer.Option(None, "--ignore", help="Skip these rule ids or prefixes (repeatable)."),
+    fail_on: str = typer.Option("update", "--fail-on", help="Mildest outcome that fails: update, drift or policy."),
+    output: Path | None = typer.Option(None, "--output", "-O", help="Write the report to a file as well."),
+) -> None:
+    """Check a repository against the policy: exit 0 OK, 10 update available, 11 drift, 1 policy failure."""
+    from mlstack.check import check_repository, exit_code, render
+
+    def body() -> int:
+        report = check_repository(directory, policy_spec=policy, select=select, ignore=ignore)
+        text = render(report, output_format)
+        code = exit_code(report, fail_on)
+        if output:
+            output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(text)
+        return code
+
+    raise typer.Exit(run(body))
+
+
+@app.command()
+def rules(
+    output_format: str = typer.Option("text", "--format", help="text or markdown."),
+) -> None:
+    """List every governance rule with its severity and reason."""
+    from mlstack.policy.rules_doc import render_catalogue_markdown, render_catalogue_text
+
+    if output_format == "markdown":
+        typer.echo(render_catalogue_markdown(), nl=False)
+    else:
+        typer.echo(render_catalogue_text())
+
+
+fleet_app = typer.Typer(help="Reports across many repositories.", no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
+
+
+@fleet_app.command("report")
+def fleet_report_command(
+    repos: list[str] | None = typer.Argument(None, help="Repository paths or git URLs."),
+    from_file: Path | None = typer.Option(None, "--from", help="File listing repositories, one per line."),
+    policy: str | None = typer.Option(None, "--policy", help="Policy YAML (path or GIT_URL//path?ref=REF)."),
+    output_format: str = typer.Option("table", "--format", help="table, json, csv or html."),
+    output: Path | None = typer.Option(None, "--output", "-O", help="Write the report to this file."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: one per core)."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where git URLs are cloned."),
+    fail_on_policy: bool = typer.Option(False, "--fail-on-policy", help="Exit 1 when any repository fails."),
+) -> None:
+    """Check many repositories in parallel and produce one table (terminal, JSON, CSV or HTML)."""
+    from mlstack.fleet import RENDERERS, fleet_report, read_targets
+    from mlstack.policy.policy_file import load_policy
+
+    def body() -> int:
+        from mlstack.errors import InvalidInput
+
+        if output_format not in RENDERERS:
+            raise InvalidInput(f"--format {output_format!r}: choose one of {', '.join(RENDERERS)}")
+        targets = read_targets(repos or [], from_file)
+        report = fleet_report(targets, load_policy(policy), cache_dir=cache_dir, jobs=jobs)
+        text = RENDERERS[output_format](report)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output} ({len(report.rows)} repositories)")
+        else:
+            typer.echo(text)
+        failing = any(row.outcome in ("policy", "broken") for row in report.rows)
+        return 1 if fail_on_policy and failing else 0
+
+    raise typer.Exit(run(body))
 
 
 def main() -> None:

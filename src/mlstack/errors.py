@@ -15,6 +15,8 @@ REPO_STATE = 5
 UNTRUSTED_TEMPLATE = 6
 TEMPLATE_ERROR = 7
 GIT_ERROR = 8
+CHECK_UPDATE_AVAILABLE = 10
+CHECK_DRIFT = 11
 INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -30,6 +32,8 @@ EXIT_CODES = {
     "trusted prefixes",
     TEMPLATE_ERROR: "the template cannot be found, loaded or rendered safely",
     GIT_ERROR: "a git operation failed",
+    CHECK_UPDATE_AVAILABLE: "`check`: no policy failure or drift, but a newer template version is available",
+    CHECK_DRIFT: "`check`: no policy failure, but files the template manages were changed locally",
     INTERRUPTED: "interrupted (Ctrl-C); nothing was left half-written",
 }
 

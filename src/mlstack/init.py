@@ -8,6 +8,7 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
+from mlstack.org_defaults import find_org_defaults
 from mlstack.render import render_project
 from mlstack.template import Template, load_contract, open_template
 
@@ -38,10 +39,14 @@ def init_project(
     set_options: list[str] | None = None,
     answers_file: Path | None = None,
     asker: Asker | None = None,
+    org_defaults: Path | None = None,
 ) -> InitResult:
     """Generate a project under output_dir; `asker` None means --no-input."""
     provided = gather_provided(set_options or [], answers_file)
     with open_template(template_spec, ref, trust=trust) as template:
+        org = find_org_defaults(org_defaults, template.path)
+        if org is not None:
+            provided.add_org_defaults(org.defaults, org.locked, org.source)
         resolved = resolve_answers(template.context, load_contract(template), provided, asker)
         project = render_project(template, resolved.answers, generation_meta(template, resolved.user_keys),
                                  output_dir.resolve())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlstack.errors import InvalidInput
 
-KNOWN_KEYS = ("trusted_templates",)
+KNOWN_KEYS = ("trusted_templates", "org_defaults")
 
 
 def settings_path() -> Path:
@@ -42,6 +42,8 @@ def load_settings() -> dict:
     trusted = data.get("trusted_templates", [])
     if not isinstance(trusted, list) or not all(isinstance(item, str) for item in trusted):
         raise InvalidInput(f"{path}: trusted_templates must be a list of strings")
+    if "org_defaults" in data and not isinstance(data["org_defaults"], str):
+        raise InvalidInput(f"{path}: org_defaults must be a path to a defaults file")
     return data
 
 

@@ -1,0 +1,77 @@
+"""Organisation defaults: a platform team pre-fills answers and can lock some of them.
+
+Found, first match wins: `mlstack init --defaults FILE`, $MLSTACK_ORG_DEFAULTS, `org_defaults`
+in the settings file, then `org-defaults.yml` at the root of the template (so a fork can ship
+its own). Format:
+
+    defaults: {cloud: azure, ci_platform: azure_devops}
+    locked: [cloud, ci_platform]     # not asked, and --set / answers files can't change them
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlstack.errors import InvalidInput
+
+TEMPLATE_FILE = "org-defaults.yml"
+KEYS = ("defaults", "locked")
+
+
+@dataclass
+class OrgDefaults:
+    source: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    locked: list[str] = field(default_factory=list)
+
+
+def parse_org_defaults(data: Any, source: str) -> OrgDefaults:
+    from mlstack.answers import did_you_mean
+
+    if data is None:
+        return OrgDefaults(source)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: must be a mapping with keys defaults and locked")
+    for key in data:
+        if key not in KEYS:
+            raise InvalidInput(f"{source}: unknown key {key!r}{did_you_mean(str(key), KEYS)}")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict) or not all(isinstance(k, str) for k in defaults):
+        raise InvalidInput(f"{source}: defaults must map question keys to values")
+    for key, value in defaults.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise InvalidInput(f"{source}: defaults.{key} must be a single value")
+    locked = data.get("locked") or []
+    if not isinstance(locked, list) or not all(isinstance(k, str) for k in locked):
+        raise InvalidInput(f"{source}: locked must be a list of question keys")
+    for key in locked:
+        if key not in defaults:
+            raise InvalidInput(f"{source}: locked key {key!r} needs a value under defaults")
+    return OrgDefaults(source, dict(defaults), list(locked))
+
+
+def find_org_defaults(explicit: Path | None, template_dir: Path) -> OrgDefaults | None:
+    """The organisation defaults that apply to this run, if any."""
+    import yaml
+
+    from mlstack.settings import load_settings
+
+    candidates = [explicit, os.environ.get("MLSTACK_ORG_DEFAULTS") or None, load_settings().get("org_defaults")]
+    chosen = next((Path(str(c)).expanduser() for c in candidates if c), None)
+    if chosen is None and (template_dir / TEMPLATE_FILE).is_file():
+        chosen = template_dir / TEMPLATE_FILE
+    if chosen is None:
+        return None
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"organisation defaults {chosen}: cannot be read ({error.strerror or error})") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        raise InvalidInput(f"organisation defaults {chosen}: not valid YAML ({first})") from error
+    return parse_org_defaults(data, f"organisation defaults {chosen}")

@@ -1,0 +1,1 @@
+"""Governance: rules, policy files, waivers, and reports for `mlstack check` and `fleet`."""

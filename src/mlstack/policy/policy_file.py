@@ -1,0 +1,156 @@
+"""The platform team's policy: which rules run, how severe they are, which can't be waived, parameters.
+
+A policy is YAML, validated strictly (unknown keys are errors with a suggestion). It can be a
+path, a file inside the checked repository, or a file in a git repository:
+`https://git.example.com/platform/policies.git//mlstack/policy.yml?ref=v3`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from mlstack.errors import InvalidInput
+from mlstack.policy.model import SEVERITIES, Params, all_rules
+
+TOP_KEYS = ("version", "rules", "params")
+RULE_KEYS = ("select", "ignore", "severity", "unwaivable")
+GIT_POLICY = re.compile(r"^(?P<url>(?:https?|ssh|file)://.+?|git@.+?)//(?P<path>[^?]+)(?:\?ref=(?P<ref>.+))?$")
+
+
+@dataclass
+class Policy:
+    """A validated policy; `source` says where it came from (for reports)."""
+
+    source: str = "built-in"
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    unwaivable: list[str] = field(default_factory=list)
+    params: Params = field(default_factory=Params)
+
+
+def _did_you_mean(word: str, options) -> str:
+    from mlstack.answers import did_you_mean
+
+    return did_you_mean(word, options)
+
+
+def _rule_selector(value: Any, where: str, known: list[str]) -> str:
+    text = str(value)
+    if not any(rule == text or rule.startswith(text) for rule in known):
+        raise InvalidInput(f"{where}: no rule or rule family {text!r}{_did_you_mean(text, known)}")
+    return text
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, (str, int, float)) for item in value):
+        raise InvalidInput(f"{where}: must be a list of strings")
+    return [str(item) for item in value]
+
+
+def parse_policy(data: Any, source: str) -> Policy:
+    """Validate a loaded policy document; every problem names the file and the key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: a policy must be a mapping with keys {', '.join(TOP_KEYS)}")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise InvalidInput(f"{source}: unknown key {key!r}{_did_you_mean(str(key), TOP_KEYS)}")
+    if data.get("version", 1) != 1:
+        raise InvalidInput(f"{source}: version must be 1")
+    known = list(all_rules())
+    policy = Policy(source=source)
+    rules = data.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise InvalidInput(f"{source}: rules must be a mapping with keys {', '.join(RULE_KEYS)}")
+    for key, value in rules.items():
+        where = f"{source}: rules.{key}"
+        if key not in RULE_KEYS:
+            raise InvalidInput(f"{source}: unknown key rules.{key}{_did_you_mean(str(key), RULE_KEYS)}")
+        if key == "severity":
+            if not isinstance(value, dict):
+                raise InvalidInput(f"{where}: must map rule ids to {', '.join(SEVERITIES)}")
+            for rule_id, level in value.items():
+                _rule_selector(rule_id, f"{where}", known)
+                if level not in SEVERITIES:
+                    raise InvalidInput(f"{where}.{rule_id}: {level!r} is not one of {', '.join(SEVERITIES)}")
+            policy.severity = {str(k): str(v) for k, v in value.items()}
+        else:
+            selectors = [_rule_selector(item, where, known) for item in _string_list(value, where)]
+            setattr(policy, key, selectors)
+    policy.params = _parse_params(data.get("params") or {}, source)
+    return policy
+
+
+def _parse_params(data: Any, source: str) -> Params:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: params must be a mapping")
+    defaults = Params()
+    names = [f.name for f in fields(Params)]
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{source}: params.{key}"
+        if key not in names:
+            raise InvalidInput(f"{source}: unknown key params.{key}{_did_you_mean(str(key), names)}")
+        default = getattr(defaults, key)
+        if key in ("max_workers", "max_data_file_bytes"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"{where}: must be a whole number >= 0")
+        elif key in ("min_template_version", "latest_template_version"):
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool) or not str(value).strip():
+                raise InvalidInput(f"{where}: must be a version such as 0.3.0")
+            value = str(value)
+        elif isinstance(default, list) or key == "allowed_node_types":
+            value = _string_list(value, where)
+        values[key] = value
+    return Params(**values)
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise InvalidInput(f"--policy {source}: no such file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"--policy {source}: cannot be read ({error})") from error
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        raise InvalidInput(f"{source}: not valid YAML ({first})") from error
+
+
+def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
+    """The policy named by --policy (None: built-in defaults)."""
+    if not spec:
+        return Policy()
+    match = GIT_POLICY.match(spec)
+    if match:
+        return _load_from_git(match.group("url"), match.group("path"), match.group("ref"), spec)
+    path = Path(spec).expanduser()
+    if not path.is_absolute() and not path.exists() and repo_root is not None and (repo_root / spec).exists():
+        path = repo_root / spec
+    return parse_policy(_read_yaml(path, spec), spec)
+
+
+def _load_from_git(url: str, path: str, ref: str | None, spec: str) -> Policy:
+    workdir = Path(tempfile.mkdtemp(prefix="mlstack-policy-"))
+    try:
+        clone = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", ref] if ref else []), url,
+                 str(workdir / "p")]
+        done = subprocess.run(clone, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+            raise InvalidInput(f"--policy {spec}: cannot clone {url} ({last})")
+        return parse_policy(_read_yaml(workdir / "p" / path, spec), spec)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,158 @@
+"""Waivers: a repository's written, owned, expiring exceptions to single rules.
+
+`.mlstack/waivers.yml` lists entries with `rule`, optional `path` (a glob), `reason`, `owner`
+and `expires` (YYYY-MM-DD). A waiver suppresses exactly its rule (and path) until it expires;
+expired waivers, waivers for unknown rules and waivers of unwaivable rules are findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlstack.errors import InvalidInput
+from mlstack.policy.model import ERROR, WARNING, Finding, Rule, matches, register
+from mlstack.policy.repo import WAIVERS_FILE, glob_match
+
+REQUIRED = ("rule", "reason", "owner", "expires")
+OPTIONAL = ("path",)
+
+
+@dataclass
+class Waiver:
+    rule: str
+    reason: str
+    owner: str
+    expires: dt.date
+    path: str | None = None
+    line: int | None = None
+
+    def covers(self, finding: Finding) -> bool:
+        if finding.rule != self.rule:
+            return False
+        return self.path is None or (finding.path is not None and glob_match(finding.path, self.path))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"rule": self.rule, "reason": self.reason, "owner": self.owner, "expires": self.expires.isoformat()}
+        if self.path:
+            data["path"] = self.path
+        return data
+
+
+def load_waivers(repo_root: Path) -> list[Waiver]:
+    """Parse the repository's waivers file; structural problems are one-line InvalidInput errors."""
+    import yaml
+
+    path = repo_root / WAIVERS_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        raise InvalidInput(f"{WAIVERS_FILE}: not valid YAML ({first})") from error
+    if data is None:
+        return []
+    if not isinstance(data, dict) or set(data) != {"waivers"} or not isinstance(data["waivers"], list):
+        raise InvalidInput(f"{WAIVERS_FILE}: must be a mapping with one key, `waivers:`, holding a list")
+    lines = _entry_lines(path)
+    waivers = []
+    for index, entry in enumerate(data["waivers"]):
+        where = f"{WAIVERS_FILE}: waivers[{index}]"
+        if not isinstance(entry, dict):
+            raise InvalidInput(f"{where}: must be a mapping with {', '.join(REQUIRED)}")
+        for key in entry:
+            if key not in REQUIRED + OPTIONAL:
+                from mlstack.answers import did_you_mean
+
+                raise InvalidInput(f"{where}: unknown key {key!r}{did_you_mean(str(key), REQUIRED + OPTIONAL)}")
+        for key in REQUIRED:
+            if key not in entry or entry[key] in (None, ""):
+                raise InvalidInput(f"{where}: `{key}` is required")
+        for key in ("rule", "reason", "owner", "path"):
+            if key in entry and not isinstance(entry[key], str):
+                raise InvalidInput(f"{where}.{key}: must be a string")
+        expires = entry["expires"]
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError as error:
+                raise InvalidInput(f"{where}.expires: {expires!r} is not a date (YYYY-MM-DD)") from error
+        if isinstance(expires, dt.datetime):
+            expires = expires.date()
+        if not isinstance(expires, dt.date):
+            raise InvalidInput(f"{where}.expires: must be a date (YYYY-MM-DD)")
+        waivers.append(Waiver(entry["rule"].strip(), entry["reason"], entry["owner"], expires, entry.get("path"),
+                              lines[index] if index < len(lines) else None))
+    return waivers
+
+
+def _entry_lines(path: Path) -> list[int]:
+    """Line numbers where list entries start (for pointing reports at a waiver)."""
+    lines = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.lstrip().startswith("- "):
+            lines.append(number)
+    return lines
+
+
+def waiver_findings(waivers: list[Waiver], known_rules: list[str], unwaivable: list[str],
+                    today: dt.date) -> list[Finding]:
+    """Problems with the waivers themselves."""
+    findings = []
+    for waiver in waivers:
+        if waiver.rule not in known_rules:
+            from mlstack.answers import did_you_mean
+
+            findings.append(Finding("WVR002", ERROR, f"waiver for unknown rule {waiver.rule!r}"
+                                    f"{did_you_mean(waiver.rule, known_rules)}", WAIVERS_FILE, waiver.line))
+        elif matches(waiver.rule, unwaivable):
+            findings.append(Finding("WVR003", ERROR, f"{waiver.rule} may not be waived under this policy",
+                                    WAIVERS_FILE, waiver.line))
+        if waiver.expires < today:
+            findings.append(Finding("WVR001", WARNING, f"waiver of {waiver.rule} (owner {waiver.owner}) expired on "
+                                    f"{waiver.expires.isoformat()}", WAIVERS_FILE, waiver.line))
+    return findings
+
+
+def is_active(waiver: Waiver, known_rules: list[str], unwaivable: list[str], today: dt.date) -> bool:
+    return waiver.rule in known_rules and not matches(waiver.rule, unwaivable) and waiver.expires >= today
+
+
+# The waiver rules are real rules (selectable, documented) whose findings the engine computes.
+@register
+class WVR001(Rule):
+    """Waivers are renewed or removed before they expire."""
+
+    family = "WVR"
+    severity = WARNING
+    fix = "fix the underlying finding and delete the waiver, or renew it with a new expiry and reason"
+
+    def check(self, repo, params):
+        return []
+
+
+@register
+class WVR002(Rule):
+    """Waivers name rules that exist."""
+
+    family = "WVR"
+    severity = ERROR
+    fix = "correct the rule id (see docs/rules.md) or delete the waiver"
+
+    def check(self, repo, params):
+        return []
+
+
+@register
+class WVR003(Rule):
+    """Waivers do not cover rules the policy marks as unwaivable."""
+
+    family = "WVR"
+    severity = ERROR
+    fix = "fix the finding instead; this rule can't be waived under your organisation's policy"
+
+    def check(self, repo, params):
+        return []

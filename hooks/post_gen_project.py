@@ -1,10 +1,13 @@
 """Prune unchosen options, record the answers, and start the git history."""
 
 import json
+import signal
 import sys
 from pathlib import Path
 
 sys.dont_write_bytecode = True
+# Ctrl-C reaches the hook too: stop quietly and let mlstack report it once.
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
 sys.path.insert(0, str(Path(CONTEXT["_repo_dir"]) / "hooks"))
 

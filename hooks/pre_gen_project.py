@@ -1,10 +1,13 @@
 """Refuse to render when an answer is invalid: one line per problem, nothing written."""
 
 import json
+import signal
 import sys
 from pathlib import Path
 
 sys.dont_write_bytecode = True
+# Ctrl-C reaches the hook too: stop quietly and let mlstack report it once.
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
 TEMPLATE_DIR = Path(CONTEXT["_repo_dir"])
 sys.path.insert(0, str(TEMPLATE_DIR / "hooks"))

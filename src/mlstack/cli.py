@@ -207,5 +207,29 @@ def fleet_report_command(
     raise typer.Exit(run(body))
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so half-written work is cleaned up."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    app()
+    """Entry point: every failure ends as one line and a documented exit code, never a traceback."""
+    import os
+    import signal
+    import sys
+
+    from mlstack.errors import INTERNAL_ERROR
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing was left half-written", err=True)
+        sys.exit(INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("MLSTACK_DEBUG"):
+            raise
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        typer.echo(f"error: internal error ({type(error).__name__}{': ' + detail if detail else ''}); "
+                   "please report it, MLSTACK_DEBUG=1 shows the traceback", err=True)
+        sys.exit(INTERNAL_ERROR)

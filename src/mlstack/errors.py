@@ -17,6 +17,7 @@ TEMPLATE_ERROR = 7
 GIT_ERROR = 8
 CHECK_UPDATE_AVAILABLE = 10
 CHECK_DRIFT = 11
+INTERNAL_ERROR = 70
 INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -34,6 +35,7 @@ EXIT_CODES = {
     GIT_ERROR: "a git operation failed",
     CHECK_UPDATE_AVAILABLE: "`check`: no policy failure or drift, but a newer template version is available",
     CHECK_DRIFT: "`check`: no policy failure, but files the template manages were changed locally",
+    INTERNAL_ERROR: "a bug in mlstack: the one-line message says what failed; MLSTACK_DEBUG=1 shows the traceback",
     INTERRUPTED: "interrupted (Ctrl-C); nothing was left half-written",
 }
 

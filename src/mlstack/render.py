@@ -44,18 +44,43 @@ def is_empty_or_missing(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
 
+def remove_stale_temp_dirs(parent: Path) -> None:
+    """Delete temp folders left by runs that were killed (their process is gone)."""
+    for folder in parent.glob(f"{TEMP_PREFIX}*"):
+        pid_text = folder.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
                      parent: Path) -> tuple[Path, Path]:
     """Render inside a fresh temporary folder under `parent`; return (temp folder, project)."""
+    from cookiecutter.environment import StrictEnvironment
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.generate import generate_files
 
+    from mlstack.path_safety import check_rendered_tree, check_template_paths
+
+    context = build_context(template, answers, meta, parent)
+    check_template_paths(template.path, context["cookiecutter"], StrictEnvironment(context=context))
     parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+    remove_stale_temp_dirs(parent)
+    # The pid in the name lets a later run recognise (and remove) the leftovers of a killed one.
+    workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=parent))
     try:
-        context = build_context(template, answers, meta, parent)
         project = Path(generate_files(repo_dir=str(template.path), context=context,
                                       output_dir=str(workdir), accept_hooks=True))
+        check_rendered_tree(project)
     except FailedHookException as error:
         shutil.rmtree(workdir, ignore_errors=True)
         raise TemplateError(f"the template's hook failed: {error}") from error

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 
-def _version() -> str:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover - Python < 3.8
-        return "0+unknown"
+
+@lru_cache(maxsize=1)
+def package_version() -> str:
+    """The installed version (looked up on demand: reading package metadata costs ~40 ms)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("mlstack")
     except PackageNotFoundError:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return package_version()
+    raise AttributeError(f"module 'mlstack' has no attribute {name!r}")

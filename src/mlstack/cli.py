@@ -11,7 +11,6 @@ from typing import Any
 
 import typer
 
-from mlstack import __version__
 from mlstack.errors import INTERRUPTED, MlstackError
 
 app = typer.Typer(
@@ -43,7 +42,9 @@ def run(command: Callable[[], Any]) -> Any:
 
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(f"mlstack {__version__}")
+        from mlstack import package_version
+
+        typer.echo(f"mlstack {package_version()}")
         raise typer.Exit()
 
 

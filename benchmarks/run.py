@@ -1,0 +1,199 @@
+"""The benchmark suite: one command, one Markdown table, medians of several runs, the machine named.
+
+    python benchmarks/run.py                 # everything that needs no extra downloads
+    python benchmarks/run.py --quick         # fewer repetitions and a smaller fleet
+    python benchmarks/run.py --out benchmarks/RESULTS.md
+
+Run it from a virtualenv where mlstack is installed (scripts/run-tests makes .venv). Each
+section is a function returning rows; sections whose tools are missing say so in the table
+instead of failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    note: str = ""
+
+
+def median_seconds(action: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None) -> float:
+    samples = []
+    for _ in range(repeat):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> None:
+    subprocess.run(list(args), cwd=cwd, check=True, capture_output=True, env=env)
+
+
+def tool(name: str) -> str:
+    """A console script next to this interpreter (the benchmark venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def isolated_env(work: Path) -> dict[str, str]:
+    config = work / "cookiecutter.yml"
+    config.write_text(f"replay_dir: {work / 'replay'}\ncookiecutters_dir: {work / 'cc'}\n")
+    return {**os.environ, "COOKIECUTTER_CONFIG": str(config), "MLSTACK_SETTINGS": str(work / "none.yml")}
+
+
+# --- sections ---------------------------------------------------------------------------------
+def bench_startup(work: Path, repeat: int) -> list[Row]:
+    seconds = median_seconds(lambda: run(tool("mlstack"), "--help"), max(repeat, 5))
+    return [Row("`mlstack --help` start-up", f"{seconds * 1000:.0f} ms", "median, whole process")]
+
+
+def bench_init(work: Path, repeat: int) -> list[Row]:
+    env = isolated_env(work)
+    counter = iter(range(10_000))
+
+    def mlstack_init() -> None:
+        run(tool("mlstack"), "init", "--no-input", "-o", str(work / f"m{next(counter)}"), env=env)
+
+    def cookiecutter_init() -> None:
+        run(tool("cookiecutter"), "--no-input", str(REPO_ROOT), "-o", str(work / f"c{next(counter)}"), env=env)
+
+    ours = median_seconds(mlstack_init, repeat)
+    theirs = median_seconds(cookiecutter_init, repeat)
+    return [Row("`mlstack init --no-input` (validate, render, hooks, git, atomic move)", f"{ours:.2f} s"),
+            Row("`cookiecutter --no-input` on the same template", f"{theirs:.2f} s"),
+            Row("init ratio mlstack / cookiecutter", f"{ours / theirs:.2f}×", "same template and hooks")]
+
+
+def _baked(work: Path) -> Path:
+    out = work / "baked"
+    if not out.exists():
+        run(tool("mlstack"), "init", "--no-input", "-o", str(out), env=isolated_env(work))
+    return out / "maternal-health-risk"
+
+
+def bench_check(work: Path, repeat: int) -> list[Row]:
+    project = _baked(work)
+    whole = median_seconds(lambda: run(tool("mlstack"), "check", str(project)), max(repeat, 5))
+    python_only = median_seconds(lambda: run(sys.executable, "-c", "pass"), max(repeat, 5))
+    from mlstack.policy.engine import run_check
+    from mlstack.policy.policy_file import Policy
+
+    in_process = median_seconds(lambda: run_check(project, Policy()), max(repeat, 5))
+    return [Row("`mlstack check` on one generated repo", f"{whole * 1000:.0f} ms",
+                f"whole process; bare `python -c pass` is {python_only * 1000:.0f} ms"),
+            Row("check work beyond start-up (in process)", f"{in_process * 1000:.0f} ms")]
+
+
+def bench_fleet(work: Path, repeat: int, sizes: tuple[int, ...]) -> list[Row]:
+    from mlstack.fleet import fleet_report
+    from mlstack.policy.policy_file import Policy
+
+    base = _baked(work)
+    fleet_dir = work / "fleet"
+    repos = []
+    for index in range(max(sizes)):
+        target = fleet_dir / f"repo-{index:03d}"
+        if not target.exists():
+            shutil.copytree(base, target, symlinks=True)
+        repos.append(str(target))
+    cores = os.cpu_count() or 1
+    rows = []
+    for size in sizes:
+        subset = repos[:size]
+        one = median_seconds(lambda s=subset: fleet_report(s, Policy(), jobs=1), max(1, repeat // 2))
+        many = median_seconds(lambda s=subset: fleet_report(s, Policy(), jobs=cores), max(1, repeat // 2))
+        rows.append(Row(f"`fleet report` on {size} repos", f"{many:.2f} s on {cores} cores",
+                        f"{one:.2f} s on 1 core ({one / many:.2f}× speed-up); {many / size * 1000:.0f} ms/repo"))
+    return rows
+
+
+def optional_sections() -> dict[str, Callable[[Path, int], list[Row]]]:
+    """Sections contributed by other benchmark modules (update vs cruft, the generated pipeline)."""
+    found = {}
+    for module_name, function in (("update_vs_cruft", "suite_rows"), ("pipeline", "suite_rows")):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, function):
+            found[module_name] = getattr(module, function)
+    return found
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")) / 1024 / 1024
+        memory_text = f"{memory:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        memory_text = "RAM unknown"
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return (f"{cpu}, {os.cpu_count()} cores, {memory_text}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, git {git_version}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller fleet")
+    parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
+    parser.add_argument("--skip", action="append", default=[], help="skip a section by name (repeatable)")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 7
+    sizes = (20, 50) if args.quick else (50, 100, 200)
+    sections: dict[str, Callable[[Path, int], list[Row]]] = {
+        "startup": bench_startup,
+        "init": bench_init,
+        "check": bench_check,
+        "fleet": lambda work, r: bench_fleet(work, r, sizes),
+        **optional_sections(),
+    }
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="mlstack-bench-") as tmp:
+        work = Path(tmp)
+        for name, section in sections.items():
+            if name in args.skip:
+                continue
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            try:
+                rows.extend(section(work, repeat))
+            except Exception as error:  # noqa: BLE001 - one missing tool must not hide the other numbers
+                rows.append(Row(f"{name}", "not measured", f"{type(error).__name__}: {error}"))
+    lines = [f"# mlstack benchmarks — {dt.date.today().isoformat()}", "", f"Machine: {machine()}.", "",
+             f"Medians of {repeat} runs unless noted. Command: `python benchmarks/run.py"
+             f"{' --quick' if args.quick else ''}`.", "", "| measure | result | note |", "|---|---|---|"]
+    lines += [f"| {row.measure} | {row.value} | {row.note} |" for row in rows]
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.out:
+        args.out.write_text(table, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -31,8 +31,9 @@ SUBMIT_FIELDS_FROM_JOB = ("environments", "timeout_seconds", "queue")
 class DatabricksApi(Protocol):
     """The one call CI needs from the Databricks SDK: `WorkspaceClient().api_client.do`."""
 
-    def do(self, method: str, path: str | None = None, query: dict | None = None,
-           body: dict | None = None) -> Any: ...
+    def do(
+        self, method: str, path: str | None = None, query: dict | None = None, body: dict | None = None
+    ) -> Any: ...
 
 
 class RunFailed(Exception):
@@ -64,7 +65,9 @@ def integration_run_request(job_settings: dict, git_commit: str, env: str, run_n
         raise ValueError("the job has no git_source: an integration run needs a job that runs code from git")
     git_source = {key: value for key, value in git_source.items() if key not in ("git_branch", "git_tag")}
     git_source["git_commit"] = git_commit
-    clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in settings.get("job_clusters") or []}
+    clusters = {
+        cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in settings.get("job_clusters") or []
+    }
     tasks = []
     for task in settings.get("tasks") or []:
         task = dict(task)
@@ -113,9 +116,14 @@ def failed_tasks(run: dict) -> list[str]:
     return lines
 
 
-def wait_for_run(api: DatabricksApi, run_id: int, timeout_seconds: float, poll_seconds: float = 30,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> dict:
+def wait_for_run(
+    api: DatabricksApi,
+    run_id: int,
+    timeout_seconds: float,
+    poll_seconds: float = 30,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
     """Poll runs/get until the run ends; raise RunFailed unless it succeeded in time."""
     deadline = clock() + timeout_seconds
     while True:
@@ -127,7 +135,9 @@ def wait_for_run(api: DatabricksApi, run_id: int, timeout_seconds: float, poll_s
             details = "; ".join(failed_tasks(run)) or "no task details"
             raise RunFailed(f"run {run_id} ended {text}: {details} ({run.get('run_page_url', '')})")
         if clock() >= deadline:
-            raise RunFailed(f"run {run_id} still {text} after {timeout_seconds:.0f}s ({run.get('run_page_url', '')})")
+            raise RunFailed(
+                f"run {run_id} still {text} after {timeout_seconds:.0f}s ({run.get('run_page_url', '')})"
+            )
         sleep(poll_seconds)
 
 
@@ -142,8 +152,9 @@ def submit_integration_run(api: DatabricksApi, job_id: int, git_commit: str, env
     """Submit the one-time run of job `job_id`'s tasks at `git_commit`; return (run id, URL)."""
     job = api.do("GET", f"{JOBS_API}/get", query={"job_id": job_id})
     name = job.get("settings", {}).get("name", f"job {job_id}")
-    request = integration_run_request(job["settings"], git_commit, env,
-                                      run_name=f"integration {name} @ {git_commit[:12]}")
+    request = integration_run_request(
+        job["settings"], git_commit, env, run_name=f"integration {name} @ {git_commit[:12]}"
+    )
     run_id = api.do("POST", f"{JOBS_API}/runs/submit", body=request)["run_id"]
     run = api.do("GET", f"{JOBS_API}/runs/get", query={"run_id": run_id})
     return run_id, run.get("run_page_url", "")
@@ -225,8 +236,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run-jobs", "integration-run", "job-id"):
         command = sub.add_parser(name)
-        command.add_argument("--outputs", type=Path, required=name != "integration-run",
-                             help="terraform output -json file")
+        command.add_argument(
+            "--outputs", type=Path, required=name != "integration-run", help="terraform output -json file"
+        )
         if name == "job-id":
             command.add_argument("output_name", help="e.g. training_job_id")
             continue
@@ -240,7 +252,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             command.add_argument("--job-id", help="the staging training job id (instead of --outputs)")
             command.add_argument("--git-commit", required=True)
             command.add_argument("--comment", action="store_true", help="link the run on the pull request")
-            command.add_argument("--dotenv", type=Path, help="also write INTEGRATION_RUN_URL=<url> to this file")
+            command.add_argument(
+                "--dotenv", type=Path, help="also write INTEGRATION_RUN_URL=<url> to this file"
+            )
     return parser.parse_args(argv)
 
 

@@ -21,7 +21,9 @@ import urllib.request
 from pathlib import Path
 
 STS_TOKEN_URL = "https://sts.googleapis.com/v1/token"
-IMPERSONATION_URL = "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{}:generateAccessToken"
+IMPERSONATION_URL = (
+    "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{}:generateAccessToken"
+)
 
 
 class CredentialsError(Exception):
@@ -38,12 +40,21 @@ def _require(name: str) -> str:
 def azure_devops_token() -> str:
     """The pipeline's OIDC token (subject p://<org>/<project>/<pipeline>), fetched with System.AccessToken."""
     url = f"{_require('SYSTEM_OIDCREQUESTURI')}?api-version=7.1-preview.1"
-    request = urllib.request.Request(url, data=b"", method="POST", headers={
-        "Authorization": f"Bearer {_require('SYSTEM_ACCESSTOKEN')}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=b"",
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {_require('SYSTEM_ACCESSTOKEN')}",
+            "Content-Type": "application/json",
+        },
+    )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - Azure DevOps endpoint
         token = json.loads(response.read()).get("oidcToken")
     if not token:
-        raise CredentialsError("Azure DevOps returned no oidcToken: is the pipeline allowed to request tokens?")
+        raise CredentialsError(
+            "Azure DevOps returned no oidcToken: is the pipeline allowed to request tokens?"
+        )
     return token
 
 
@@ -83,7 +94,9 @@ WRITERS = {"aws": aws_files, "gcp": gcp_files}
 
 def render(variables: dict[str, str], style: str) -> str:
     if style == "azure-devops":
-        return "".join(f"##vso[task.setvariable variable={name}]{value}\n" for name, value in variables.items())
+        return "".join(
+            f"##vso[task.setvariable variable={name}]{value}\n" for name, value in variables.items()
+        )
     return "".join(f"export {name}='{value}'\n" for name, value in variables.items())
 
 

@@ -56,8 +56,9 @@ def code_block(title: str, code: str, limit: int = MAX_BODY_CHARS - 2_000) -> st
 
 def _request(method: str, url: str, headers: dict[str, str], payload: Any = None) -> Any:
     data = None if payload is None else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - https API URLs from CI
             raw = response.read()
@@ -70,7 +71,9 @@ def _request(method: str, url: str, headers: dict[str, str], payload: Any = None
 def _require(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise CommentError(f"environment variable {name} is not set: run this inside the pull request's CI job")
+        raise CommentError(
+            f"environment variable {name} is not set: run this inside the pull request's CI job"
+        )
     return value
 
 
@@ -109,8 +112,11 @@ class GitHubPullRequest(Commenter):
     def __init__(self, api_url: str, repository: str, number: int, token: str):
         self.base = f"{api_url.rstrip('/')}/repos/{repository}"
         self.number = number
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-                        "X-GitHub-Api-Version": "2022-11-28"}
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
 
     @classmethod
     def from_environment(cls) -> GitHubPullRequest:
@@ -120,8 +126,12 @@ class GitHubPullRequest(Commenter):
             number = (event.get("pull_request") or {}).get("number")
         if not number:
             raise CommentError("not a pull request event: set PR_NUMBER or run on pull_request")
-        return cls(os.environ.get("GITHUB_API_URL", "https://api.github.com"), _require("GITHUB_REPOSITORY"),
-                   int(number), _require("GITHUB_TOKEN"))
+        return cls(
+            os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+            _require("GITHUB_REPOSITORY"),
+            int(number),
+            _require("GITHUB_TOKEN"),
+        )
 
     def existing(self, topic: str) -> Any | None:
         for page in range(1, 11):
@@ -143,20 +153,28 @@ class GitHubPullRequest(Commenter):
 
 class GitLabMergeRequest(Commenter):
     def __init__(self, api_url: str, project_id: str, iid: int, token: str):
-        self.base = f"{api_url.rstrip('/')}/projects/{urllib.parse.quote(project_id, safe='')}/merge_requests/{iid}"
+        self.base = (
+            f"{api_url.rstrip('/')}/projects/{urllib.parse.quote(project_id, safe='')}/merge_requests/{iid}"
+        )
         self.headers = {"PRIVATE-TOKEN": token}
 
     @classmethod
     def from_environment(cls) -> GitLabMergeRequest:
         token = os.environ.get("GITLAB_NOTE_TOKEN")
         if not token:
-            raise NoCommentChannel("GITLAB_NOTE_TOKEN is not set: add a project access token (role Reporter, "
-                               "scope api) as a masked variable to post notes on merge requests")
-        return cls(_require("CI_API_V4_URL"), _require("CI_PROJECT_ID"), int(_require("CI_MERGE_REQUEST_IID")), token)
+            raise NoCommentChannel(
+                "GITLAB_NOTE_TOKEN is not set: add a project access token (role Reporter, "
+                "scope api) as a masked variable to post notes on merge requests"
+            )
+        return cls(
+            _require("CI_API_V4_URL"), _require("CI_PROJECT_ID"), int(_require("CI_MERGE_REQUEST_IID")), token
+        )
 
     def existing(self, topic: str) -> Any | None:
         for page in range(1, 11):
-            notes = _request("GET", f"{self.base}/notes?per_page=100&sort=asc&page={page}", self.headers) or []
+            notes = (
+                _request("GET", f"{self.base}/notes?per_page=100&sort=asc&page={page}", self.headers) or []
+            )
             for note in notes:
                 if (note.get("body") or "").startswith(marker(topic)):
                     return note["id"]
@@ -174,9 +192,13 @@ class GitLabMergeRequest(Commenter):
 class AzureDevOpsPullRequest(Commenter):
     API_VERSION = "7.1"
 
-    def __init__(self, collection_uri: str, project: str, repository_id: str, pull_request_id: int, token: str):
-        self.base = (f"{collection_uri.rstrip('/')}/{urllib.parse.quote(project)}/_apis/git/repositories/"
-                     f"{repository_id}/pullRequests/{pull_request_id}/threads")
+    def __init__(
+        self, collection_uri: str, project: str, repository_id: str, pull_request_id: int, token: str
+    ):
+        self.base = (
+            f"{collection_uri.rstrip('/')}/{urllib.parse.quote(project)}/_apis/git/repositories/"
+            f"{repository_id}/pullRequests/{pull_request_id}/threads"
+        )
         self.headers = {"Authorization": f"Bearer {token}"}
 
     @classmethod
@@ -184,8 +206,13 @@ class AzureDevOpsPullRequest(Commenter):
         token = os.environ.get("SYSTEM_ACCESSTOKEN")
         if not token:
             raise CommentError("SYSTEM_ACCESSTOKEN is not set: map $(System.AccessToken) into the step's env")
-        return cls(_require("SYSTEM_COLLECTIONURI"), _require("SYSTEM_TEAMPROJECTID"), _require("BUILD_REPOSITORY_ID"),
-                   int(_require("SYSTEM_PULLREQUEST_PULLREQUESTID")), token)
+        return cls(
+            _require("SYSTEM_COLLECTIONURI"),
+            _require("SYSTEM_TEAMPROJECTID"),
+            _require("BUILD_REPOSITORY_ID"),
+            int(_require("SYSTEM_PULLREQUEST_PULLREQUESTID")),
+            token,
+        )
 
     def existing(self, topic: str) -> Any | None:
         threads = _request("GET", f"{self.base}?api-version={self.API_VERSION}", self.headers) or {}
@@ -197,7 +224,10 @@ class AzureDevOpsPullRequest(Commenter):
 
     def create(self, body: str) -> None:
         # Status "closed": an informational thread must not block "all comments resolved" policies.
-        payload = {"comments": [{"parentCommentId": 0, "content": body, "commentType": 1}], "status": "closed"}
+        payload = {
+            "comments": [{"parentCommentId": 0, "content": body, "commentType": 1}],
+            "status": "closed",
+        }
         _request("POST", f"{self.base}?api-version={self.API_VERSION}", self.headers, payload)
 
     def update(self, handle: Any, body: str) -> None:
@@ -212,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", required=True)
     parser.add_argument("--code-file", type=Path, help="text shown in a collapsible code block")
     parser.add_argument("--summary", default="", help="markdown shown above the code block")
-    parser.add_argument("--optional", action="store_true",
-                        help="warn instead of failing when the platform gives no way to comment")
+    parser.add_argument(
+        "--optional",
+        action="store_true",
+        help="warn instead of failing when the platform gives no way to comment",
+    )
     args = parser.parse_args(argv)
     text = f"{args.summary}\n\n" if args.summary else ""
     if args.code_file:

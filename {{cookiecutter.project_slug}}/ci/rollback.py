@@ -25,8 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class DatabricksApi(Protocol):
-    def do(self, method: str, path: str | None = None, query: dict | None = None,
-           body: dict | None = None) -> Any: ...
+    def do(
+        self, method: str, path: str | None = None, query: dict | None = None, body: dict | None = None
+    ) -> Any: ...
 
 
 class RollbackRefused(Exception):
@@ -52,8 +53,10 @@ def registry_api(unity_catalog: bool) -> str:
 
 
 def is_not_found(error: Exception) -> bool:
-    return (getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
-            or type(error).__name__ in {"NotFound", "ResourceDoesNotExist"})
+    return getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST" or type(error).__name__ in {
+        "NotFound",
+        "ResourceDoesNotExist",
+    }
 
 
 def current_champion(api: DatabricksApi, prefix: str, model: str) -> str | None:
@@ -75,8 +78,16 @@ def check_request(version: str, note: str) -> None:
         raise RollbackRefused(f"--note: at most {MAX_NOTE_CHARS} characters (got {len(note)})")
 
 
-def rollback(api: DatabricksApi, model: str, unity_catalog: bool, version: str, note: str,
-             actor: str, ci_run: str, now: datetime | None = None) -> dict[str, Any]:
+def rollback(
+    api: DatabricksApi,
+    model: str,
+    unity_catalog: bool,
+    version: str,
+    note: str,
+    actor: str,
+    ci_run: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Re-point `champion` at `version`; return the audit record. Refuses no-ops and unready versions."""
     check_request(version, note)
     prefix = registry_api(unity_catalog)
@@ -92,8 +103,13 @@ def rollback(api: DatabricksApi, model: str, unity_catalog: bool, version: str, 
     previous = current_champion(api, prefix, model)
     if previous == version:
         raise RollbackRefused(f"version {version} of {model} is already the champion: nothing to roll back")
-    at = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    api.do("POST", f"{prefix}/registered-models/alias", body={"name": model, "alias": CHAMPION, "version": version})
+    moment = now or datetime.now(timezone.utc)  # noqa: UP017 - Python 3.10 has no datetime.UTC
+    at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    api.do(
+        "POST",
+        f"{prefix}/registered-models/alias",
+        body={"name": model, "alias": CHAMPION, "version": version},
+    )
     audit = {
         "action": "rollback",
         "model": model,
@@ -114,11 +130,17 @@ def rollback(api: DatabricksApi, model: str, unity_catalog: bool, version: str, 
         "rollback_ci_run": ci_run,
     }
     for key, value in tags.items():
-        api.do("POST", f"{prefix}/model-versions/set-tag",
-               body={"name": model, "version": version, "key": key, "value": value})
+        api.do(
+            "POST",
+            f"{prefix}/model-versions/set-tag",
+            body={"name": model, "version": version, "key": key, "value": value},
+        )
     if previous:
-        api.do("POST", f"{prefix}/model-versions/set-tag",
-               body={"name": model, "version": previous, "key": "replaced_by_rollback_to", "value": version})
+        api.do(
+            "POST",
+            f"{prefix}/model-versions/set-tag",
+            body={"name": model, "version": previous, "key": "replaced_by_rollback_to", "value": version},
+        )
     return audit
 
 
@@ -126,10 +148,12 @@ def ci_identity() -> tuple[str, str]:
     """(who triggered the run, link to the CI run) from whichever CI platform runs this."""
     env = os.environ
     if env.get("GITHUB_ACTIONS") == "true":
-        run = f"{env.get('GITHUB_SERVER_URL', '')}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
+        server, repository = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", "")
+        run = f"{server}/{repository}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
         return env.get("GITHUB_TRIGGERING_ACTOR") or env.get("GITHUB_ACTOR", "unknown"), run
     if env.get("TF_BUILD"):
-        run = f"{env.get('SYSTEM_COLLECTIONURI', '')}{env.get('SYSTEM_TEAMPROJECT', '')}/_build/results?buildId={env.get('BUILD_BUILDID', '')}"
+        collection, project = env.get("SYSTEM_COLLECTIONURI", ""), env.get("SYSTEM_TEAMPROJECT", "")
+        run = f"{collection}{project}/_build/results?buildId={env.get('BUILD_BUILDID', '')}"
         return env.get("BUILD_REQUESTEDFOREMAIL") or env.get("BUILD_REQUESTEDFOR", "unknown"), run
     if env.get("GITLAB_CI"):
         return env.get("GITLAB_USER_LOGIN", "unknown"), env.get("CI_PIPELINE_URL", "")
@@ -160,9 +184,11 @@ def main(argv: list[str] | None = None, api: DatabricksApi | None = None) -> int
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(f"### Rollback of {model} in {args.env}\n\n"
-                         f"`{CHAMPION}` now points at version {audit['version']} "
-                         f"(was {audit['previous_version']}), by {actor}: {args.note}\n")
+            handle.write(
+                f"### Rollback of {model} in {args.env}\n\n"
+                f"`{CHAMPION}` now points at version {audit['version']} "
+                f"(was {audit['previous_version']}), by {actor}: {args.note}\n"
+            )
     return 0
 
 

@@ -20,6 +20,12 @@ import yaml
 from conftest import CI_PLATFORMS, CLOUDS, REPO_ROOT
 
 COMBINATIONS = list(itertools.product(CLOUDS, CI_PLATFORMS))
+# The CI credential variables of the shared contract (HELPERS.md), per cloud.
+CONTRACT_VARIABLES = {
+    "azure": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"},
+    "aws": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "AWS_ROLE_ARN"},
+    "gcp": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT"},
+}
 CUSTOM_BRANCHES = {"dev_branch": "develop", "main_branch": "trunk", "release_branch": "production"}
 _BASE = Path(tempfile.mkdtemp(prefix="mlstack-ci-bakes-"))
 atexit.register(shutil.rmtree, _BASE, ignore_errors=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from ci_bakes import COMBINATIONS, CONTRACT_VARIABLES, CUSTOM_BRANCHES, baked
 
-from ci_bakes import COMBINATIONS, CUSTOM_BRANCHES, baked
 from conftest import CI_PLATFORMS
-from test_ci_pipelines import CONTRACT_VARIABLES
 
 PLATFORM_DOC = {"github_actions": "docs/ci/github_actions.md", "azure_devops": "docs/ci/azure_devops.md",
                 "gitlab": "docs/ci/gitlab.md"}

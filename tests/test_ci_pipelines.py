@@ -14,16 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from ci_bakes import COMBINATIONS, CUSTOM_BRANCHES, baked, ci_files, load_yaml
+from ci_bakes import COMBINATIONS, CONTRACT_VARIABLES, CUSTOM_BRANCHES, baked, ci_files, load_yaml
 
 from conftest import CLOUDS
 
 SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
-CONTRACT_VARIABLES = {
-    "azure": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"},
-    "aws": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "AWS_ROLE_ARN"},
-    "gcp": {"DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT"},
-}
 LEFTOVER_JINJA = re.compile(r"\{%|%\}|\{#|#\}|cookiecutter\.")
 
 

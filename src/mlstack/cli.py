@@ -24,8 +24,10 @@ app = typer.Typer(
 
 
 def fail(error: MlstackError) -> None:
+    from mlstack.errors import one_line
+
     for line in error.details or [f"error: {error.message}"]:
-        typer.echo(line, err=True)
+        typer.echo(one_line(line), err=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -230,7 +232,9 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if os.environ.get("MLSTACK_DEBUG"):
             raise
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        from mlstack.errors import one_line
+
+        detail = one_line(str(error).strip().splitlines()[0]) if str(error).strip() else ""
         typer.echo(f"error: internal error ({type(error).__name__}{': ' + detail if detail else ''}); "
                    "please report it, MLSTACK_DEBUG=1 shows the traceback", err=True)
         sys.exit(INTERNAL_ERROR)

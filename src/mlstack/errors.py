@@ -40,6 +40,11 @@ EXIT_CODES = {
 }
 
 
+def one_line(text: str) -> str:
+    """Escape control and line-separator characters so a message stays on one terminal line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class MlstackError(Exception):
     """A failure with a one-line message for the user and a documented exit code."""
 

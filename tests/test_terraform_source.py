@@ -79,3 +79,11 @@ def test_indexes_and_splats_are_skipped_inside_a_traversal():
 def test_unterminated_string_does_not_swallow_the_file():
     tokens = tokenize('a = "open\nb = var.next\n')
     assert [t.value for t in tokens if t.kind == "ident"][-2:] == ["var", "next"]
+
+
+def test_references_remember_their_top_level_block():
+    facts = scan('moved {\n  from = databricks_job.old\n  to   = databricks_job.new\n}\n'
+                 'output "id" {\n  value = databricks_job.new.id\n}\n')
+    assert [(r.parts[:2], r.block, r.attribute) for r in facts.references] == [
+        (("databricks_job", "old"), "moved", "from"), (("databricks_job", "new"), "moved", "to"),
+        (("databricks_job", "new"), "output", "value")]

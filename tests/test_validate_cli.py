@@ -106,6 +106,17 @@ def test_removed_variable_fails_where_it_is_used_and_where_it_is_passed(project,
                 "'read_group', which terraform/modules/ml_project does not declare") in result.output
 
 
+def test_moved_blocks_may_come_from_a_former_address_but_must_go_to_a_declared_one(project, no_terraform_on_path):
+    jobs = project / "terraform" / "modules" / "ml_project" / "jobs.tf"
+    moved = "\nmoved {\n  from = databricks_job.train\n  to   = databricks_job.training\n}\n"
+    jobs.write_text(jobs.read_text() + moved)
+    assert validate(str(project)).exit_code == 0
+    jobs.write_text(jobs.read_text().replace("to   = databricks_job.training", "to   = databricks_job.trainer"))
+    result = validate(str(project))
+    assert result.exit_code == FINDINGS
+    assert "error TF103: 'databricks_job.trainer' is not a resource declared" in result.output
+
+
 def test_environment_missing_a_required_module_input_fails(project, no_terraform_on_path):
     root = project / "terraform" / "prod" / "main.tf"
     edit(root, '  owner_email            = "ml-platform@example.com"\n', "")

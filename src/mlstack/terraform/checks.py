@@ -8,10 +8,16 @@ from typing import Any
 
 from mlstack.terraform.findings import NOTE, Finding
 from mlstack.terraform.modules import MODULE_META_ARGUMENTS, Module, ModuleCall
+from mlstack.terraform.source import Reference
 
 # A resource type is <provider>_<kind>; plain names (each.key, tags.value) are not resources.
 RESOURCE_TYPE = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
 BUILTIN_HEADS = {"each", "count", "self", "path", "terraform"}
+
+
+def _names_a_former_address(ref: Reference) -> bool:
+    """The `from` of a moved block and a removed block name addresses that are gone on purpose."""
+    return (ref.block == "moved" and ref.attribute == "from") or ref.block == "removed"
 
 
 def _shown(path: Path, base: Path) -> str:
@@ -29,7 +35,7 @@ def check_references(module: Module, modules: dict[Path, Module], base: Path) ->
     for parsed in module.files:
         for ref in parsed.facts.references:
             head, parts = ref.parts[0], ref.parts
-            if head in BUILTIN_HEADS or head in scoped or len(parts) < 2:
+            if head in BUILTIN_HEADS or head in scoped or len(parts) < 2 or _names_a_former_address(ref):
                 continue
             if head == "var" and parts[1] not in module.variables:
                 findings.append(Finding("TF101", parsed.path, ref.line,

@@ -30,6 +30,8 @@ class Reference:
 
     parts: tuple[str, ...]
     line: int
+    block: str = ""  # type of the top-level block it appears in (resource, moved, output...)
+    attribute: str = ""  # the block's own attribute it is part of (from, to, value...)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ def scan(text: str) -> SourceFacts:
     depth = 0
     block_stack: list[str] = []
     current: tuple[str, tuple[str, ...]] | None = None
+    attribute = ""
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -220,6 +223,7 @@ def scan(text: str) -> SourceFacts:
                 if j < len(tokens) and _is(tokens[j], "punct", "{"):
                     facts.blocks.append(Block(token.value, tuple(labels), token.line))
                     current = (token.value, tuple(labels))
+                    attribute = ""
                     facts.block_attributes.setdefault(current, {})
                     block_stack.append(token.value)
                     depth += 1
@@ -238,6 +242,7 @@ def scan(text: str) -> SourceFacts:
                     facts.locals.append((token.value, token.line))
                 if depth == 1 and current is not None:
                     facts.block_attributes[current].setdefault(token.value, token.line)
+                    attribute = token.value
                 value = tokens[i + 2] if i + 2 < len(tokens) else None
                 after = tokens[i + 3] if i + 3 < len(tokens) else None
                 ends_there = after is None or after.line > value.line or (
@@ -247,7 +252,7 @@ def scan(text: str) -> SourceFacts:
             if not _is(previous, "punct", ".") and _is(following, "punct", "."):
                 parts, end = _traversal(tokens, i)
                 if len(parts) >= 2:
-                    facts.references.append(Reference(parts, token.line))
+                    facts.references.append(Reference(parts, token.line, current[0] if current else "", attribute))
                 i = end
                 continue
         i += 1

@@ -16,9 +16,12 @@ from pathlib import Path
 
 CHOICE_FILES: dict[str, dict[str, list[str]]] = {
     "cloud": {
-        "azure": ["terraform/backends/azure/**", "terraform/bootstrap/cloud_azure.tf"],
-        "aws": ["terraform/backends/aws/**", "terraform/bootstrap/cloud_aws.tf"],
-        "gcp": ["terraform/backends/gcp/**", "terraform/bootstrap/cloud_gcp.tf"],
+        "azure": ["terraform/backends/azure/**", "terraform/bootstrap/cloud_azure.tf",
+                  "terraform/bootstrap/state/state_azure.tf"],
+        "aws": ["terraform/backends/aws/**", "terraform/bootstrap/cloud_aws.tf",
+                "terraform/bootstrap/state/state_aws.tf"],
+        "gcp": ["terraform/backends/gcp/**", "terraform/bootstrap/cloud_gcp.tf",
+                "terraform/bootstrap/state/state_gcp.tf"],
     },
     "ci_platform": {
         "github_actions": [".github/**", "docs/ci/github_actions.md", "terraform/bootstrap/ci_github.tf"],
@@ -26,12 +29,16 @@ CHOICE_FILES: dict[str, dict[str, list[str]]] = {
         "gitlab": [".gitlab-ci.yml", ".gitlab/**", "docs/ci/gitlab.md", "terraform/bootstrap/ci_gitlab.tf"],
     },
     "feature_store": {
-        "yes": [],
+        "yes": ["terraform/modules/ml_project/jobs_feature_engineering.tf"],
         "no": [],
     },
     "serving": {
         "yes": [],
         "no": [],
+    },
+    "unity_catalog": {
+        "yes": ["terraform/modules/ml_project/registry_unity_catalog.tf", "terraform/bootstrap/unity_catalog.tf"],
+        "no": ["terraform/modules/ml_project/registry_workspace.tf"],
     },
 }
 

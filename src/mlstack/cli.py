@@ -134,6 +134,25 @@ def questions(
 
 
 @app.command()
+def validate(
+    directory: Path = typer.Argument(Path("."), help="Project (or its terraform/ folder) to check."),
+    terraform: bool = typer.Option(True, "--terraform/--no-terraform",
+                                   help="Also run terraform fmt/validate when a terraform binary is on PATH."),
+    plugin_dir: Path | None = typer.Option(None, "--plugin-dir",
+                                           help="Local provider mirror for terraform init (nothing is downloaded)."),
+) -> None:
+    """Check the project's Terraform offline: references, variables, secrets, formatting."""
+    from mlstack.errors import FINDINGS
+    from mlstack.terraform import render_report, validate_directory
+
+    report = run(lambda: validate_directory(directory, use_terraform=terraform, plugin_dir=plugin_dir))
+    for line in render_report(report):
+        typer.echo(line)
+    if report.errors:
+        raise typer.Exit(FINDINGS)
+
+
+@app.command()
 def check(
     directory: Path = typer.Argument(Path("."), help="Repository to check."),
     policy: str | None = typer.Option(None, "--policy", help="Policy YAML: a path, a file in the repo, or "

@@ -1,0 +1,31 @@
+# What the environment roots pass on to CI (see the root outputs).
+
+output "training_job_id" {
+  description = "ID of the training -> validation -> deployment job."
+  value       = databricks_job.training.id
+}
+
+output "inference_job_id" {
+  description = "ID of the batch inference job."
+  value       = databricks_job.inference.id
+}
+
+output "monitoring_job_id" {
+  description = "ID of the drift monitoring job."
+  value       = databricks_job.monitoring.id
+}
+
+output "feature_engineering_job_id" {
+  description = "ID of the feature engineering job; null when the project does not use the feature store."
+  value       = {% if cookiecutter.feature_store %}databricks_job.feature_engineering.id{% else %}null{% endif %}
+}
+
+output "experiment_path" {
+  description = "Workspace path of the MLflow experiment."
+  value       = databricks_mlflow_experiment.this.name
+}
+
+output "registered_model_name" {
+  description = "Name under which the pipelines register the model."
+  value       = local.registered_model_name
+}

@@ -81,7 +81,7 @@ def copy_project(project: Path, destination: Path) -> Path:
 
 def commit_all(project: Path, message: str = "user change") -> str:
     git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", message)
+    git(project, "commit", "--quiet", "--allow-empty", "-m", message)
     return git(project, "rev-parse", "HEAD")
 
 

@@ -61,8 +61,12 @@ def read_link_answers(path: Path) -> AnswersSource:
             and isinstance(data["context"].get("cookiecutter"), dict):
         return AnswersSource(_public(data["context"]["cookiecutter"]), origin,
                              data.get("template"), data.get("commit") or data.get("checkout"))
-    if isinstance(data, dict) and set(data) == {"cookiecutter"} and isinstance(data["cookiecutter"], dict):
-        return AnswersSource(_public(data["cookiecutter"]), origin)
+    if isinstance(data, dict) and isinstance(data.get("cookiecutter"), dict) \
+            and all(key == "cookiecutter" or key.startswith("_") for key in data):
+        context = data["cookiecutter"]
+        template = context.get("_template")
+        template = template.removeprefix("git+") if isinstance(template, str) and template else None
+        return AnswersSource(_public(context), origin, template, context.get("_checkout") or None)
     if isinstance(data, dict) and "template" in data and isinstance(data.get("answers"), dict):
         record = parse_record(path.read_text(encoding="utf-8"), str(path))
         return AnswersSource(dict(record.answers), origin, user_set=record.user_set)

@@ -81,8 +81,9 @@ def test_link_changes_no_project_file_and_the_next_update_brings_only_the_templa
     assert "Team notes." in readme and "Added in template v2." in readme
     assert "team-target:" in (project / "Makefile").read_text()
     delta = git(project, "diff", before_update, "HEAD", "--", "README.md")
-    assert [line for line in delta.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))] \
-        == ["+", "+Added in template v2."]
+    changed_lines = [line for line in delta.splitlines()
+                     if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    assert changed_lines == ["+", "+Added in template v2."]
 
 
 def test_link_reads_template_and_commit_from_a_cruft_file(template, tmp_path):

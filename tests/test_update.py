@@ -156,6 +156,9 @@ def test_conflict_exits_1_with_normal_git_merge_state_that_abort_undoes(template
     git(project, "merge", "--abort")
     after = fingerprint(project)
     assert {k: v for k, v in after.items() if k != "refs"} == {k: v for k, v in before.items() if k != "refs"}
+    render = git(project, "rev-parse", "mlstack/template")
+    assert update(project, "--to", tag, "--no-input").exit_code == FINDINGS
+    assert git(project, "rev-parse", "mlstack/template") == render  # the same render is reused, not re-committed
 
 
 def test_resolving_conflicts_and_committing_records_the_new_version(template, project):
@@ -276,6 +279,16 @@ def test_dirty_tree_refuses_and_changes_nothing(template, project, dirt):
     result = update(project, "--to", tag, "--no-input")
     assert result.exit_code == REPO_STATE
     assert "commit or stash" in result.output
+    assert fingerprint(project) == before
+
+
+def test_an_ignored_local_file_where_the_template_adds_one_is_never_overwritten(template, project):
+    tag = template.release("v5.0.1", lambda t: (t.project / "configs" / "override.yml").write_text("tpl: 1\n"))
+    append(project / ".git" / "info" / "exclude", "configs/override.yml\n")
+    (project / "configs" / "override.yml").write_text("mine: 1\n")
+    before = fingerprint(project)
+    result = update(project, "--to", tag, "--no-input")
+    assert result.exit_code == REPO_STATE and "configs/override.yml; move them aside" in result.output
     assert fingerprint(project) == before
 
 

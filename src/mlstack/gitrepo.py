@@ -77,6 +77,7 @@ class GitRepo:
         self.root = root
         self._env = {k: v for k, v in os.environ.items() if k not in _INHERITED_GIT_VARIABLES}
         self._identity: dict[str, str] | None = None
+        self._git_dir: Path | None = None
 
     # --- running git -----------------------------------------------------------------------
 
@@ -101,7 +102,9 @@ class GitRepo:
 
     @property
     def git_dir(self) -> Path:
-        return Path(self.run("rev-parse", "--absolute-git-dir").strip())
+        if self._git_dir is None:
+            self._git_dir = Path(self.run("rev-parse", "--absolute-git-dir").strip())
+        return self._git_dir
 
     # --- reading state ---------------------------------------------------------------------
 
@@ -254,7 +257,17 @@ class GitRepo:
         self.run("update-ref", "-m", message, f"refs/heads/{branch}", new, old or "0" * 40)
 
     def checkout_tree(self, current: str, target: str) -> None:
-        """Move index and work tree from `current` to `target`, refusing to overwrite untracked files."""
+        """Move index and work tree from `current` to `target`, refusing to overwrite untracked files.
+
+        git itself treats ignored files as expendable and would overwrite them silently (a
+        local `.env`, say); a file the update adds must not land on anything already there.
+        """
+        added = self.run("diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", current, target)
+        in_the_way = [path for path in added.split("\0") if path and _occupied(self.root, path)]
+        if in_the_way:
+            shown = ", ".join(in_the_way[:5]) + (" ..." if len(in_the_way) > 5 else "")
+            raise RepoStateError(f"the update adds files where you have untracked (ignored) files: {shown}; "
+                                 "move them aside and run the update again (nothing was changed)")
         self.run("update-index", "-q", "--refresh", check=False)
         self.run("read-tree", "-m", "-u", current, target)
 
@@ -398,6 +411,15 @@ def open_repo(path: Path) -> GitRepo:
     if repo.rev("HEAD") is None:
         raise RepoStateError(f"{repo.root} has no commits yet; commit the project first")
     return repo
+
+
+def _occupied(root: Path, path: str) -> bool:
+    """Whether something in the work tree sits where `path` (or one of its folders) would go."""
+    target = root / path
+    if target.exists() or target.is_symlink():
+        return True
+    return any(parent.is_file() or parent.is_symlink() for parent in target.parents
+               if parent != root and root in parent.parents)
 
 
 def _parse_merge_tree(output: str) -> TreeMerge:

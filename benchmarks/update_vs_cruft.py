@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+                # no background `git gc --auto` racing the copies or the timings
+                "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gc.auto", "GIT_CONFIG_VALUE_0": "0"}
 SLUG_DIR = "{{cookiecutter.project_slug}}"
 
 
@@ -100,6 +102,7 @@ def build_project(template: Path, work: Path, user_files: int) -> Path:
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "project with team files")
+    git(project, "repack", "-adq")  # like a real clone: packed objects
     return project
 
 
@@ -143,6 +146,48 @@ def check_result(project: Path, label: str) -> str:
                            f"added={added}, deleted={deleted}, .rej files={rejects})"
 
 
+def phase_breakdown(base: Path, work: Path) -> dict[str, float]:
+    """Where one `mlstack update` spends its time, measured in-process on a fresh copy."""
+    import mlstack.gitrepo
+    import mlstack.render
+    import mlstack.template
+    import mlstack.update
+
+    spent: dict[str, float] = {}
+    phases = [
+        ("fetch the template (git clone)", mlstack.template, "_clone"),
+        ("carry answers (loads cookiecutter/Jinja)", mlstack.update, "carry_answers"),
+        ("render v2.0.0 (cookiecutter)", mlstack.render, "render_into_temp"),
+        ("git: clean-tree check", mlstack.gitrepo.GitRepo, "require_clean"),
+        ("git: commit the render", mlstack.gitrepo.GitRepo, "commit_directory"),
+        ("git: three-way merge (merge-tree)", mlstack.gitrepo.GitRepo, "merge_trees"),
+        ("git: write answers file into the tree", mlstack.gitrepo.GitRepo, "tree_with_file"),
+        ("git: move index and work tree", mlstack.gitrepo.GitRepo, "checkout_tree"),
+    ]
+    originals = []
+    for label, owner, name in phases:
+        original = getattr(owner, name)
+        originals.append((owner, name, original))
+
+        def timed_call(*args, _original=original, _label=label, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.perf_counter() - start
+        setattr(owner, name, timed_call)
+    copy = work / "phases"
+    shutil.copytree(base, copy, symlinks=True)
+    start = time.perf_counter()
+    try:
+        mlstack.update.update_project(copy, to="v2.0.0", trust=True)
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    spent["total (in-process, no start-up)"] = time.perf_counter() - start
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -159,7 +204,8 @@ def main() -> None:
         project = build_project(template, work, args.user_files)
         base = mlstack_base(project, template, work)
         v2_render = render_commit(base, template, work)
-        times: dict[str, list[float]] = {"mlstack update": [], "cruft update": [], "git merge": []}
+        times: dict[str, list[float]] = {"mlstack update": [], "cruft update": [], "git merge": [],
+                                         "mlstack --version (start-up only)": []}
         checks: dict[str, str] = {}
         for round_ in range(args.repeat):
             runs = {
@@ -168,6 +214,9 @@ def main() -> None:
                                            "--not-strict"]),
                 "git merge": (base, ["git", "merge", "--quiet", "--no-edit", v2_render]),
             }
+            seconds, _ = timed([tool("mlstack"), "--version"], work)
+            times["mlstack --version (start-up only)"].append(seconds)
+            checks["mlstack --version (start-up only)"] = "reference"
             for name, (source, command) in runs.items():
                 copy = work / f"run-{round_}-{name.split()[0]}"
                 shutil.copytree(source, copy, symlinks=True)
@@ -188,6 +237,13 @@ def main() -> None:
         for name, median in medians.items():
             runs_text = ", ".join(f"{value:.2f}" for value in times[name])
             print(f"| {name} | {median:.2f} | {runs_text} | {median / medians['cruft update']:.2f}x | {checks[name]} |")
+        print()
+        print("Where `mlstack update` spends its time (one in-process run):")
+        print()
+        print("| phase | s |")
+        print("|---|---|")
+        for label, seconds in phase_breakdown(base, work).items():
+            print(f"| {label} | {seconds:.2f} |")
     finally:
         if args.keep:
             print(f"work directory kept: {work}")

@@ -245,7 +245,7 @@ class GitRepo:
         theirs = self.commit_tree(theirs_tree, [base], "mlstack merge: theirs")
         done = self.completed("merge-tree", "--write-tree", "-z", "--messages", ours, theirs)
         if done.returncode not in (0, 1):
-            raise GitError(f"git merge-tree failed: {_last_line(done.stderr)}")
+            raise GitError(f"git merge-tree failed (mlstack needs git 2.38 or newer): {_last_line(done.stderr)}")
         merge = _parse_merge_tree(done.stdout)
         merge.oids = {"ours": ours, "theirs": theirs, "base": base}
         return merge

@@ -176,4 +176,5 @@ def describe_link(result: LinkResult) -> list[str]:
         lines.append("Your files match that render exactly.")
     lines.append("If these differences include template changes you never had, link to the version the "
                  "repository was really made from (--ref).")
+    lines.append(f"Push both branches: git push origin {result.branch} {PRISTINE_BRANCH}")
     return lines

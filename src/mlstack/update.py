@@ -391,6 +391,9 @@ def describe(result: UpdateResult) -> list[str]:
         lines.append("Nothing was changed (dry run).")
     elif result.branch.startswith(UPDATE_BRANCH_PREFIX):
         lines.append(f"Review the update on branch {result.branch} and merge it like any other branch.")
+    if result.status in ("updated", "conflicts"):
+        lines.append("Push the pristine branch with your branch so clones can update too: "
+                     "git push origin mlstack/template")
     return lines
 
 

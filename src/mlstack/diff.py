@@ -13,7 +13,7 @@ from pathlib import Path
 from mlstack.errors import InvalidInput
 from mlstack.gitrepo import Change, open_repo
 from mlstack.record import RECORD_PATH
-from mlstack.update import UpdateResult, _head_record, describe, locate_pristine, update_project
+from mlstack.update import UpdateResult, describe, head_record, locate_pristine, update_project
 
 
 @dataclass
@@ -38,7 +38,7 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
                  trust: bool = False, template_spec: str | None = None) -> DiffReport:
     """Compare the work tree with the recorded pristine render and preview the next update."""
     repo = open_repo(project)
-    record = _head_record(repo)
+    record = head_record(repo)
     base = locate_pristine(repo, record)
     report = DiffReport(record.version, base.commit,
                         repo.changes(base.commit, None, exclude=(RECORD_PATH,)))

@@ -8,9 +8,10 @@ in file-name order. Each module has a docstring (its first line is shown to the 
     def migrate_answers(answers): ...          # optional: change answer values in place
     def migrate_files(project, answers): ...   # optional: move/rewrite the user's files
 
-A step runs when the project's recorded version is inside APPLIES_TO and the target version
-is not (an upgrade past the range). File steps run on the update branch and become their
-own commit before the merge.
+A step runs when an upgrade goes past its range: the recorded version is inside APPLIES_TO
+(or below it) and the target version above it, so a jump over several versions runs each
+step in turn. File steps run on the update branch and become their own commit before the
+merge.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from mlstack.errors import TemplateError
 MIGRATIONS_DIR = Path("hooks") / "migrations"
 _VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:[-+.]?([0-9A-Za-z.+-]*))?$")
 _COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
-_COMPARATOR = re.compile(r"^(>=|<=|==|!=|>|<)\s*(\S+)$")
+_COMPARATOR = re.compile(r"^(>=|<=|==|>|<)\s*(\S+)$")
 
 
 def parse_version(text: str) -> tuple[tuple[int, ...], bool] | None:
@@ -54,20 +55,28 @@ def _version_key(text: str) -> tuple[tuple[int, ...], int]:
     return numbers, 1 if is_release else 0
 
 
-def in_range(version: str, spec: str) -> bool:
-    """Whether `version` satisfies every comparator of `spec`, e.g. '>=1.0,<2.0'."""
+def position(version: str, spec: str) -> int:
+    """-1 when `version` is below the range `spec` (e.g. '>=1.0,<2.0'), 0 inside it, 1 above it."""
     key = _version_key(version)
+    below = above = False
     for clause in filter(None, (part.strip() for part in spec.split(","))):
         match = _COMPARATOR.match(clause)
         if not match:
             raise ValueError(f"bad comparator {clause!r}")
         operator, bound_text = match.groups()
         bound = _version_key(bound_text)
-        ok = {">=": key >= bound, "<=": key <= bound, "==": key == bound, "!=": key != bound,
-              ">": key > bound, "<": key < bound}[operator]
-        if not ok:
-            return False
-    return True
+        if operator in (">=", ">") and not (key >= bound if operator == ">=" else key > bound):
+            below = True
+        elif operator in ("<=", "<") and not (key <= bound if operator == "<=" else key < bound):
+            above = True
+        elif operator == "==" and key != bound:
+            below, above = below or key < bound, above or key > bound
+    return -1 if below else 1 if above else 0
+
+
+def in_range(version: str, spec: str) -> bool:
+    """Whether `version` satisfies every comparator of `spec`."""
+    return position(version, spec) == 0
 
 
 def highest_version(names: list[str]) -> str | None:
@@ -156,8 +165,10 @@ def plan(migrations: list[Migration], recorded_version: str, target_version: str
         if parse_version(version) is None:
             return Plan([], f"the {label} template version {version!r} is not a release number, "
                             "so no migration could be matched to it")
+    # An upgrade that goes past a step's range runs it, even when it starts below the range:
+    # a jump over several versions runs each step in turn, like the upgrades in between would.
     steps = [m for m in migrations
-             if in_range(recorded_version, m.applies_to) and not in_range(target_version, m.applies_to)]
+             if position(recorded_version, m.applies_to) <= 0 and position(target_version, m.applies_to) == 1]
     return Plan(steps)
 
 

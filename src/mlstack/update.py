@@ -19,7 +19,7 @@ from pathlib import Path
 from mlstack import __version__
 from mlstack.answers import Asker, parse_set_options
 from mlstack.errors import RepoStateError, TemplateError
-from mlstack.gitrepo import Change, GitRepo, TreeMerge, open_repo
+from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import Plan, highest_version, load_migrations, migrate_answers, migrate_files, plan
 from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
 from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
@@ -105,7 +105,7 @@ def update_project(
     head_branch = repo.current_branch()
     if head_branch is None:
         raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
-    record = _head_record(repo)
+    record = head_record(repo)
     if head_branch == record.pristine_branch:
         raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
                              "check out your own branch (e.g. git switch main) and update that")
@@ -204,10 +204,10 @@ def _run_file_migrations(repo: GitRepo, result: UpdateResult, rendered: Rendered
     return commit
 
 
-def classify(merge: TreeMerge) -> tuple[list[Conflict], list[str], list]:
+def classify(merge: TreeMerge) -> tuple[list[Conflict], list[str], list[ConflictEntry]]:
     """(conflicts for the user, files kept because only the template deleted them, index entries)."""
-    conflicts, kept = [], []
-    staged = []
+    conflicts: list[Conflict] = []
+    kept: list[str] = []
     stages = merge.stages_by_path()
     for path in sorted(stages):
         if path == RECORD_PATH:
@@ -332,7 +332,7 @@ def update_branch_name(repo: GitRepo, version: str) -> str:
     return name
 
 
-def _head_record(repo: GitRepo) -> ProjectRecord:
+def head_record(repo: GitRepo) -> ProjectRecord:
     text = repo.show_file("HEAD", RECORD_PATH)
     if text is None:
         raise RepoStateError(f"{repo.root} has no committed {RECORD_PATH}, so mlstack did not generate it; "

@@ -287,7 +287,7 @@ class GitRepo:
             if not file.is_file() or file.is_symlink():
                 continue
             try:
-                text = file.read_text(encoding="utf-8")
+                text = file.read_bytes().decode("utf-8")  # bytes: keep CRLF line ends as they are
             except (UnicodeDecodeError, OSError):
                 continue
             lines = text.splitlines(keepends=True)
@@ -304,7 +304,7 @@ class GitRepo:
                         changed = True
                         break
             if changed:
-                file.write_text("".join(lines), encoding="utf-8")
+                file.write_bytes("".join(lines).encode("utf-8"))
 
     def start_merge_state(self, theirs: str, message: str, orig_head: str) -> None:
         """The files git merge leaves for a stopped merge: `git commit` and `git merge --abort` work."""

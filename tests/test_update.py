@@ -139,6 +139,7 @@ def test_conflict_exits_1_with_normal_git_merge_state_that_abort_undoes(template
     tag = template.release("v2.1.0", lambda t: set_line(t.project / NOTES, 5, "note 5 by the template"))
     set_line(project / NOTES, 5, "note 5 by the team")
     commit_all(project)
+    git(project, "config", "merge.conflictStyle", "diff3")  # shows the base's label too
     before = fingerprint(project)
 
     result = update(project, "--to", tag, "--no-input")
@@ -149,7 +150,8 @@ def test_conflict_exits_1_with_normal_git_merge_state_that_abort_undoes(template
     assert git(project, "diff", "--name-only", "--diff-filter=U") == NOTES
     assert git(project, "rev-parse", "MERGE_HEAD") == git(project, "rev-parse", "mlstack/template")
     text = (project / NOTES).read_text()
-    assert "<<<<<<< main\nnote 5 by the team\n=======\nnote 5 by the template\n>>>>>>> template v2.1.0\n" in text
+    assert ("<<<<<<< main\nnote 5 by the team\n||||||| template v1.0.0\nnote 5\n"
+            "=======\nnote 5 by the template\n>>>>>>> template v2.1.0\n") in text
     assert recorded(project, "HEAD")["template"]["version"] == "v1.0.0"  # not before the merge commit
     assert recorded(project)["template"]["version"] == "v2.1.0"  # staged for it
 

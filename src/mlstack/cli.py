@@ -229,6 +229,78 @@ def fleet_report_command(
     raise typer.Exit(run(body))
 
 
+@app.command()
+def update(
+    project: Path = typer.Option(Path("."), "--project", "-C", help="The generated repository (default: here)."),
+    to: str | None = typer.Option(None, "--to", help="Template version (tag or commit); default: the latest."),
+    set_: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                             help="Change one answer (repeatable); it then stays as set."),
+    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: new questions take valid defaults."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change and conflict; change nothing."),
+    branch: bool = typer.Option(False, "--branch", help="Merge on a new branch mlstack/update-<version>."),
+    template: str | None = typer.Option(None, "--template",
+                                        help="Where the template lives now (default: the recorded source)."),
+    trust: bool = typer.Option(False, "--trust", help="Run the hooks and migrations of a template you trust."),
+) -> None:
+    """Merge a newer template version into this repository (exit 1: conflicts left to resolve)."""
+    from mlstack.errors import FINDINGS
+    from mlstack.update import describe, update_project
+
+    result = run(lambda: update_project(
+        project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(), dry_run=dry_run,
+        branch=branch, trust=trust, template_spec=template))
+    for line in describe(result):
+        typer.echo(line)
+    if result.has_conflicts:
+        raise typer.Exit(FINDINGS)
+
+
+@app.command()
+def diff(
+    project: Path = typer.Option(Path("."), "--project", "-C", help="The generated repository (default: here)."),
+    to: str | None = typer.Option(None, "--to", help="Template version to compare with; default: the latest."),
+    patch: bool = typer.Option(False, "--patch", "-p", help="Show the full changes, not just the file names."),
+    local: bool = typer.Option(False, "--local", help="Only your changes; don't fetch the template."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there is any difference."),
+    template: str | None = typer.Option(None, "--template",
+                                        help="Where the template lives now (default: the recorded source)."),
+    trust: bool = typer.Option(False, "--trust", help="Run the hooks of a template you trust."),
+) -> None:
+    """Show your changes since the recorded template render, and what an update would bring."""
+    from mlstack.diff import describe_diff, diff_project
+    from mlstack.errors import FINDINGS
+
+    report = run(lambda: diff_project(project, to=to, patch=patch, local_only=local, trust=trust,
+                                      template_spec=template))
+    for line in describe_diff(report):
+        typer.echo(line)
+    if exit_code and report.has_differences:
+        raise typer.Exit(FINDINGS)
+
+
+@app.command()
+def link(
+    project: Path = typer.Option(Path("."), "--project", "-C", help="The repository to adopt (default: here)."),
+    template: str | None = typer.Option(None, "--template", help="Template path or git URL (default: bundled)."),
+    ref: str | None = typer.Option(None, "--ref", help="The template version the repository was made from."),
+    answers_file: Path | None = typer.Option(None, "--answers-file",
+                                             help="Answers: YAML/JSON mapping, cookiecutter replay or .cruft.json."),
+    set_: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                             help="Answer one question (repeatable)."),
+    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: use --set, --answers-file and defaults."),
+    trust: bool = typer.Option(False, "--trust", help="Run the hooks of a --template you trust."),
+) -> None:
+    """Adopt a repository made by plain cookiecutter so `mlstack update` can upgrade it."""
+    from mlstack.link import describe_link, link_project
+
+    result = run(lambda: link_project(project, template_spec=template, ref=ref, trust=trust,
+                                      answers_file=answers_file, set_options=set_ or [],
+                                      asker=None if no_input else PromptAsker()))
+    for line in describe_link(result):
+        typer.echo(line)
+
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like Ctrl-C, so half-written work is cleaned up."""
     raise KeyboardInterrupt

@@ -1,0 +1,452 @@
+"""Git plumbing for update, diff and link: clean-tree checks, pristine commits, merges, rollback.
+
+Everything goes through the `git` command line (git >= 2.38 for `merge-tree --write-tree`).
+Merges are computed in the object store first and only then written to the work tree, so
+a failure before the last step leaves branches, index and files untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstack.errors import GitError, RepoStateError
+
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlstack",
+    "GIT_AUTHOR_EMAIL": "mlstack@localhost",
+    "GIT_COMMITTER_NAME": "mlstack",
+    "GIT_COMMITTER_EMAIL": "mlstack@localhost",
+}
+# Variables that would point our commands at another repository, index or work tree.
+_INHERITED_GIT_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")
+_CONFLICT_MARKER = re.compile(r"^(<{7}|\|{7}|>{7}) ([0-9a-f]{7,40})(:.*)?$")
+
+
+@dataclass(frozen=True)
+class ConflictEntry:
+    """One index stage of a conflicted path, as `git merge-tree` reports it."""
+
+    mode: str
+    oid: str
+    stage: int
+    path: str
+
+
+@dataclass
+class TreeMerge:
+    """The result of a three-way merge computed without touching the work tree."""
+
+    tree: str
+    entries: list[ConflictEntry] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    # The throwaway commits' ids by role (ours/theirs/base): they label the conflict markers.
+    oids: dict[str, str] = field(default_factory=dict)
+
+    def stages_by_path(self) -> dict[str, set[int]]:
+        stages: dict[str, set[int]] = {}
+        for entry in self.entries:
+            stages.setdefault(entry.path, set()).add(entry.stage)
+        return stages
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of `git diff --name-status`: status letter, path, and the old path of a rename."""
+
+    status: str
+    path: str
+    old_path: str | None = None
+
+    def __str__(self) -> str:
+        if self.old_path:
+            return f"{self.status} {self.old_path} -> {self.path}"
+        return f"{self.status} {self.path}"
+
+
+class GitRepo:
+    """A work tree's git repository, driven through the git command line."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._env = {k: v for k, v in os.environ.items() if k not in _INHERITED_GIT_VARIABLES}
+        self._identity: dict[str, str] | None = None
+        self._git_dir: Path | None = None
+
+    # --- running git -----------------------------------------------------------------------
+
+    def run(self, *args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None,
+            check: bool = True, text: bool = True) -> str:
+        """git's stdout; a failure becomes GitError with git's own last line of complaint."""
+        done = self.completed(*args, input=input, env=env, text=text)
+        if check and done.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_last_line(done.stderr)}")
+        return done.stdout
+
+    def completed(self, *args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None,
+                  text: bool = True) -> subprocess.CompletedProcess:
+        environment = {**self._env, **(env or {})}
+        if isinstance(input, str) and not text:
+            input = input.encode()
+        return subprocess.run(["git", *args], cwd=self.root, input=input, capture_output=True,
+                              text=text, env=environment)
+
+    def ok(self, *args: str) -> bool:
+        return self.completed(*args).returncode == 0
+
+    @property
+    def git_dir(self) -> Path:
+        if self._git_dir is None:
+            self._git_dir = Path(self.run("rev-parse", "--absolute-git-dir").strip())
+        return self._git_dir
+
+    # --- reading state ---------------------------------------------------------------------
+
+    def rev(self, name: str) -> str | None:
+        """The object id `name` points at, or None when there is no such ref or object."""
+        done = self.completed("rev-parse", "--verify", "--quiet", "--end-of-options", name)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def has_commit(self, oid: str) -> bool:
+        return self.ok("cat-file", "-e", f"{oid}^{{commit}}")
+
+    def tree_of(self, commit: str) -> str:
+        return self.run("rev-parse", f"{commit}^{{tree}}").strip()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.ok("merge-base", "--is-ancestor", ancestor, descendant)
+
+    def current_branch(self) -> str | None:
+        done = self.completed("symbolic-ref", "--quiet", "--short", "HEAD")
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.rev(f"refs/heads/{branch}") is not None
+
+    def remote_branches_named(self, branch: str) -> list[str]:
+        """Remote-tracking refs ending in /<branch>, e.g. refs/remotes/origin/mlstack/template."""
+        refs = self.run("for-each-ref", "--format=%(refname)", "refs/remotes/").split()
+        return [ref for ref in refs if ref.split("/", 3)[-1] == branch]
+
+    def show_file(self, commit: str, path: str) -> str | None:
+        done = self.completed("show", f"{commit}:{path}")
+        return done.stdout if done.returncode == 0 else None
+
+    def status_lines(self) -> list[str]:
+        """Uncommitted changes and untracked files (ignored files excluded), one line each."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all")
+        entries = [entry for entry in out.split("\0") if entry]
+        lines, skip_next = [], False
+        for entry in entries:
+            if skip_next:  # the source path of a rename
+                skip_next = False
+                continue
+            lines.append(entry)
+            skip_next = entry[0] in "RC"
+        return lines
+
+    def operation_in_progress(self) -> str | None:
+        """The git operation (merge, rebase, ...) left unfinished in this repository, if any."""
+        git_dir = self.git_dir
+        for marker, name in (("MERGE_HEAD", "merge"), ("CHERRY_PICK_HEAD", "cherry-pick"),
+                             ("REVERT_HEAD", "revert"), ("rebase-merge", "rebase"),
+                             ("rebase-apply", "rebase or am"), ("BISECT_LOG", "bisect")):
+            if (git_dir / marker).exists():
+                return name
+        return None
+
+    def require_clean(self, action: str) -> None:
+        """Refuse to go on with uncommitted changes, untracked files or an unfinished operation."""
+        operation = self.operation_in_progress()
+        if operation:
+            raise RepoStateError(f"a git {operation} is in progress; finish or abort it before {action}")
+        dirty = self.status_lines()
+        if dirty:
+            shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            raise RepoStateError(
+                f"the work tree has uncommitted changes or untracked files ({shown}); "
+                f"commit or stash them (git stash --include-untracked) before {action}",
+                details=[f"error: the work tree is not clean, so nothing was changed: {shown}",
+                         f"error: commit or stash them (git stash --include-untracked) before {action}"])
+
+    def changes(self, old: str, new: str | None = None, *, exclude: tuple[str, ...] = ()) -> list[Change]:
+        """name-status differences between two commits/trees (None: the work tree), renames found."""
+        args = ["diff", "--no-ext-diff", "--no-color", "--name-status", "-z", "-M", old]
+        if new:
+            args.append(new)
+        args += ["--", "."] + [f":(exclude){path}" for path in exclude]
+        fields = [f for f in self.run(*args).split("\0") if f]
+        changes, index = [], 0
+        while index < len(fields):
+            status = fields[index][0]
+            if status in "RC":
+                changes.append(Change(status, fields[index + 2], fields[index + 1]))
+                index += 3
+            else:
+                changes.append(Change(status, fields[index + 1]))
+                index += 2
+        return changes
+
+    def patch(self, old: str, new: str | None = None, *, exclude: tuple[str, ...] = ()) -> str:
+        args = ["diff", "--no-ext-diff", "--no-color", "-M", old]
+        if new:
+            args.append(new)
+        return self.run(*args, "--", ".", *[f":(exclude){path}" for path in exclude])
+
+    # --- writing objects (no ref, index or work tree changes) --------------------------------
+
+    def identity(self) -> dict[str, str]:
+        """Environment for commits: the user's identity, or mlstack's when none is configured."""
+        if self._identity is None:
+            self._identity = {} if self.ok("var", "GIT_COMMITTER_IDENT") and self.ok("var", "GIT_AUTHOR_IDENT") \
+                else dict(FALLBACK_IDENTITY)
+        return self._identity
+
+    def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.run(*args, input=message, env=self.identity()).strip()
+
+    def commit_directory(self, directory: Path, parents: list[str], message: str) -> tuple[str, str]:
+        """Commit every file of `directory` (honouring only its own .gitignore files); (commit, tree)."""
+        with self._temporary_index() as env:
+            tree_env = {**env, "GIT_WORK_TREE": str(directory)}
+            files = self.run("ls-files", "-z", "--others", "--exclude-per-directory=.gitignore",
+                             env=tree_env)
+            names = [name for name in files.split("\0") if name and not name.startswith(".git/")]
+            if names:
+                self.run("update-index", "--add", "-z", "--stdin", input="\0".join(names) + "\0", env=tree_env)
+            tree = self.run("write-tree", env=env).strip()
+        return self.commit_tree(tree, parents, message), tree
+
+    def tree_with_file(self, tree: str, path: str, content: str) -> str:
+        """`tree` with `path` replaced by (or added as) a regular file holding `content`."""
+        blob = self.run("hash-object", "-w", "--stdin", "--path", path, input=content).strip()
+        with self._temporary_index() as env:
+            self.run("read-tree", tree, env=env)
+            self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            return self.run("write-tree", env=env).strip()
+
+    def merge_trees(self, base_tree: str, ours_tree: str, theirs_tree: str) -> TreeMerge:
+        """Three-way merge of trees with an explicit base (git's ort strategy), nothing written out.
+
+        `merge-tree --merge-base` needs git 2.40; this works from 2.38: two throwaway commits
+        whose only common ancestor is a commit of the base tree make git use exactly that base.
+        """
+        base = self.commit_tree(base_tree, [], "mlstack merge base")
+        ours = self.commit_tree(ours_tree, [base], "mlstack merge: ours")
+        theirs = self.commit_tree(theirs_tree, [base], "mlstack merge: theirs")
+        done = self.completed("merge-tree", "--write-tree", "-z", "--messages", ours, theirs)
+        if done.returncode not in (0, 1):
+            raise GitError(f"git merge-tree failed (mlstack needs git 2.38 or newer): {_last_line(done.stderr)}")
+        merge = _parse_merge_tree(done.stdout)
+        merge.oids = {"ours": ours, "theirs": theirs, "base": base}
+        return merge
+
+    # --- writing refs, index and work tree ----------------------------------------------------
+
+    def update_branch(self, branch: str, new: str, old: str | None, message: str) -> None:
+        """Move (or create, when old is None) a branch, failing if someone moved it meanwhile."""
+        self.run("update-ref", "-m", message, f"refs/heads/{branch}", new, old or "0" * 40)
+
+    def checkout_tree(self, current: str, target: str) -> None:
+        """Move index and work tree from `current` to `target`, refusing to overwrite untracked files.
+
+        git itself treats ignored files as expendable and would overwrite them silently (a
+        local `.env`, say); a file the update adds must not land on anything already there.
+        """
+        added = self.run("diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", current, target)
+        in_the_way = [path for path in added.split("\0") if path and _occupied(self.root, path)]
+        if in_the_way:
+            shown = ", ".join(in_the_way[:5]) + (" ..." if len(in_the_way) > 5 else "")
+            raise RepoStateError(f"the update adds files where you have untracked (ignored) files: {shown}; "
+                                 "move them aside and run the update again (nothing was changed)")
+        self.run("update-index", "-q", "--refresh", check=False)
+        self.run("read-tree", "-m", "-u", current, target)
+
+    def stage_conflicts(self, entries: list[ConflictEntry]) -> None:
+        """Record conflicted paths in the index as git merge does (stages 1-3, no stage 0)."""
+        if not entries:
+            return
+        lines = [f"0 {'0' * 40}\t{path}" for path in sorted({e.path for e in entries})]
+        lines += [f"{e.mode} {e.oid} {e.stage}\t{e.path}" for e in entries]
+        self.run("update-index", "--index-info", input="\n".join(lines) + "\n")
+
+    def relabel_conflict_markers(self, paths: list[str], oids: Mapping[str, str],
+                                 labels: Mapping[str, str]) -> None:
+        """Replace the throwaway commit ids in conflict markers with names people recognise."""
+        for path in paths:
+            file = self.root / path
+            if not file.is_file() or file.is_symlink():
+                continue
+            try:
+                text = file.read_bytes().decode("utf-8")  # bytes: keep CRLF line ends as they are
+            except (UnicodeDecodeError, OSError):
+                continue
+            lines = text.splitlines(keepends=True)
+            changed = False
+            for index, line in enumerate(lines):
+                body = line.rstrip("\r\n")
+                match = _CONFLICT_MARKER.match(body)
+                if not match:
+                    continue
+                for role, oid in oids.items():
+                    if oid.startswith(match.group(2)) and role in labels:
+                        lines[index] = f"{match.group(1)} {labels[role]}{match.group(3) or ''}" \
+                                       f"{line[len(body):]}"
+                        changed = True
+                        break
+            if changed:
+                file.write_bytes("".join(lines).encode("utf-8"))
+
+    def start_merge_state(self, theirs: str, message: str, orig_head: str) -> None:
+        """The files git merge leaves for a stopped merge: `git commit` and `git merge --abort` work."""
+        git_dir = self.git_dir
+        (git_dir / "MERGE_HEAD").write_text(theirs + "\n", encoding="utf-8")
+        (git_dir / "MERGE_MSG").write_text(message, encoding="utf-8")
+        (git_dir / "MERGE_MODE").write_text("no-ff", encoding="utf-8")
+        self.run("update-ref", "ORIG_HEAD", orig_head)
+
+    def clear_merge_state(self) -> None:
+        git_dir = self.git_dir
+        for name in ("MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE"):
+            (git_dir / name).unlink(missing_ok=True)
+
+    def unmerged_paths(self) -> list[str]:
+        out = self.run("diff", "--name-only", "--diff-filter=U", "-z")
+        return sorted({p for p in out.split("\0") if p})
+
+    @contextmanager
+    def _temporary_index(self) -> Iterator[dict[str, str]]:
+        handle, name = tempfile.mkstemp(prefix="mlstack-index-")
+        os.close(handle)
+        os.unlink(name)  # git creates it; an empty existing file would be "corrupt"
+        try:
+            yield {"GIT_INDEX_FILE": name}
+        finally:
+            Path(name).unlink(missing_ok=True)
+            Path(name + ".lock").unlink(missing_ok=True)
+
+    # --- all-or-nothing ------------------------------------------------------------------------
+
+    def snapshot(self, branches: list[str]) -> Snapshot:
+        """Where HEAD and the given branches point now, to put them back after a failure."""
+        return Snapshot(
+            head_branch=self.current_branch(),
+            head_commit=self.rev("HEAD"),
+            branches={branch: self.rev(f"refs/heads/{branch}") for branch in branches},
+            orig_head=self.rev("ORIG_HEAD"),
+        )
+
+    @contextmanager
+    def lock(self, name: str, purpose: str) -> Iterator[None]:
+        """An exclusive lock file in the git directory, so two runs can't interleave."""
+        path = self.git_dir / name
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError as error:
+            raise RepoStateError(f"another {purpose} is running in this repository (or one crashed: "
+                                 f"delete {path} if none is running)") from error
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+@dataclass
+class Snapshot:
+    """HEAD, branch tips and ORIG_HEAD before an operation; restore() puts everything back."""
+
+    head_branch: str | None
+    head_commit: str | None
+    branches: dict[str, str | None]
+    orig_head: str | None
+
+    def restore(self, repo: GitRepo, created_branches: list[str]) -> None:
+        """Back to the snapshot: merge state dropped, work tree and index reset, refs moved back.
+
+        Only valid when the tree was clean before (update checks that), so every change in
+        it now is ours to undo.
+        """
+        repo.clear_merge_state()
+        if self.head_branch and repo.current_branch() != self.head_branch:
+            repo.run("checkout", "--quiet", "--force", self.head_branch, check=False)
+        if self.head_commit:
+            repo.run("reset", "--quiet", "--hard", self.head_commit)
+        repo.run("clean", "--quiet", "--force", "-d", check=False)
+        for branch in created_branches:
+            if branch != self.head_branch and repo.branch_exists(branch):
+                repo.run("branch", "--quiet", "-D", branch, check=False)
+        for branch, oid in self.branches.items():
+            if oid is None:
+                if repo.branch_exists(branch):
+                    repo.run("update-ref", "-d", f"refs/heads/{branch}", check=False)
+            elif repo.rev(f"refs/heads/{branch}") != oid:
+                repo.run("update-ref", f"refs/heads/{branch}", oid)
+        if self.orig_head:
+            repo.run("update-ref", "ORIG_HEAD", self.orig_head, check=False)
+        else:
+            repo.run("update-ref", "-d", "ORIG_HEAD", check=False)
+
+
+def open_repo(path: Path) -> GitRepo:
+    """The repository whose work tree contains `path` (its top level), or RepoStateError."""
+    path = path.resolve()
+    if not path.is_dir():
+        raise RepoStateError(f"{path}: no such directory")
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k not in _INHERITED_GIT_VARIABLES})
+    if done.returncode != 0:
+        raise RepoStateError(f"{path} is not inside a git repository; run `git init` and commit the project first")
+    repo = GitRepo(Path(done.stdout.strip()))
+    if repo.rev("HEAD") is None:
+        raise RepoStateError(f"{repo.root} has no commits yet; commit the project first")
+    return repo
+
+
+def _occupied(root: Path, path: str) -> bool:
+    """Whether something in the work tree sits where `path` (or one of its folders) would go."""
+    target = root / path
+    if target.exists() or target.is_symlink():
+        return True
+    return any(parent.is_file() or parent.is_symlink() for parent in target.parents
+               if parent != root and root in parent.parents)
+
+
+def _parse_merge_tree(output: str) -> TreeMerge:
+    """Parse `git merge-tree --write-tree -z --messages` output."""
+    parts = output.split("\0")
+    merge = TreeMerge(tree=parts[0].strip())
+    index = 1
+    while index < len(parts) and parts[index]:
+        info, _, path = parts[index].partition("\t")
+        mode, oid, stage = info.split()
+        merge.entries.append(ConflictEntry(mode, oid, int(stage), path))
+        index += 1
+    index += 1  # the empty field between conflicted entries and messages
+    while index < len(parts) and parts[index]:
+        try:
+            count = int(parts[index])
+        except ValueError:
+            break
+        # <count> NUL <paths...> NUL <type> NUL <message> NUL
+        index += 1 + count
+        if index + 1 >= len(parts):
+            break
+        merge.messages.append(parts[index + 1].strip())
+        index += 2
+    return merge
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"

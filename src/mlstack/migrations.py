@@ -1,0 +1,211 @@
+"""Template migrations: small Python steps a template ships for changes a merge can't express.
+
+A template keeps them in `hooks/migrations/*.py` (files starting with `_` are ignored), run
+in file-name order. Each module has a docstring (its first line is shown to the user) and:
+
+    APPLIES_TO = ">=1.0.0,<2.0.0"           # recorded versions that need this step
+    RENAMED_ANSWERS = {"old_key": "new_key"}  # optional: answer keys renamed in this range
+    def migrate_answers(answers): ...          # optional: change answer values in place
+    def migrate_files(project, answers): ...   # optional: move/rewrite the user's files
+
+A step runs when an upgrade goes past its range: the recorded version is inside APPLIES_TO
+(or below it) and the target version above it, so a jump over several versions runs each
+step in turn. File steps run on the update branch and become their own commit before the
+merge.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mlstack.errors import TemplateError
+
+MIGRATIONS_DIR = Path("hooks") / "migrations"
+_VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:[-+.]?([0-9A-Za-z.+-]*))?$")
+_COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
+_COMPARATOR = re.compile(r"^(>=|<=|==|>|<)\s*(\S+)$")
+
+
+def parse_version(text: str) -> tuple[tuple[int, ...], bool] | None:
+    """(numbers, is_release) for 'v1.2.3' / '1.2' / '2.0.0rc1'; None for a commit id or a name."""
+    text = text.strip()
+    if _COMMIT_ID.match(text) and not text.isdigit():
+        return None
+    match = _VERSION.match(text)
+    if not match:
+        return None
+    numbers = tuple(int(part) for part in match.group(1).split("."))
+    while len(numbers) > 1 and numbers[-1] == 0:
+        numbers = numbers[:-1]
+    return numbers, not match.group(2)
+
+
+def _version_key(text: str) -> tuple[tuple[int, ...], int]:
+    parsed = parse_version(text)
+    if parsed is None:
+        raise ValueError(text)
+    numbers, is_release = parsed
+    return numbers, 1 if is_release else 0
+
+
+def position(version: str, spec: str) -> int:
+    """-1 when `version` is below the range `spec` (e.g. '>=1.0,<2.0'), 0 inside it, 1 above it."""
+    key = _version_key(version)
+    below = above = False
+    for clause in filter(None, (part.strip() for part in spec.split(","))):
+        match = _COMPARATOR.match(clause)
+        if not match:
+            raise ValueError(f"bad comparator {clause!r}")
+        operator, bound_text = match.groups()
+        bound = _version_key(bound_text)
+        if operator in (">=", ">") and not (key >= bound if operator == ">=" else key > bound):
+            below = True
+        elif operator in ("<=", "<") and not (key <= bound if operator == "<=" else key < bound):
+            above = True
+        elif operator == "==" and key != bound:
+            below, above = below or key < bound, above or key > bound
+    return -1 if below else 1 if above else 0
+
+
+def in_range(version: str, spec: str) -> bool:
+    """Whether `version` satisfies every comparator of `spec`."""
+    return position(version, spec) == 0
+
+
+def highest_version(names: list[str]) -> str | None:
+    """The highest release-looking name (tags such as v1.2.0); None when none looks like one."""
+    versions = [name for name in names if parse_version(name)]
+    return max(versions, key=_version_key) if versions else None
+
+
+@dataclass
+class Migration:
+    """One step from the template's migrations folder."""
+
+    name: str
+    summary: str
+    applies_to: str
+    renamed_answers: dict[str, str]
+    answers_step: Callable[[dict[str, Any]], None] | None
+    files_step: Callable[[Path, dict[str, Any]], None] | None
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.summary}" if self.summary else self.name
+
+
+@dataclass
+class Plan:
+    """The steps to run for an upgrade, or why none could be chosen."""
+
+    steps: list[Migration]
+    skipped_reason: str | None = None
+
+
+def load_migrations(template_dir: Path) -> list[Migration]:
+    """Every migration the template ships, in file-name order."""
+    folder = template_dir / MIGRATIONS_DIR
+    if not folder.is_dir():
+        return []
+    return [_load(path) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+
+
+def _load(path: Path) -> Migration:
+    module = _import(path)
+    applies_to = getattr(module, "APPLIES_TO", None)
+    where = f"migration {path.name}"
+    if not isinstance(applies_to, str) or not applies_to.strip():
+        raise TemplateError(f"{where}: APPLIES_TO must be a version range string such as '>=1.0,<2.0'")
+    try:
+        in_range("0", applies_to)
+    except ValueError as error:
+        raise TemplateError(f"{where}: APPLIES_TO {applies_to!r} is not a version range ({error})") from error
+    renamed = getattr(module, "RENAMED_ANSWERS", {}) or {}
+    if not isinstance(renamed, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in renamed.items()):
+        raise TemplateError(f"{where}: RENAMED_ANSWERS must map old answer keys to new ones")
+    answers_step = getattr(module, "migrate_answers", None)
+    files_step = getattr(module, "migrate_files", None)
+    if not (renamed or callable(answers_step) or callable(files_step)):
+        raise TemplateError(f"{where}: defines none of RENAMED_ANSWERS, migrate_answers, migrate_files")
+    summary = (module.__doc__ or "").strip().splitlines()
+    return Migration(path.stem, summary[0] if summary else "", applies_to, dict(renamed),
+                     answers_step if callable(answers_step) else None,
+                     files_step if callable(files_step) else None)
+
+
+def _import(path: Path) -> ModuleType:
+    name = f"_mlstack_migration_{abs(hash(str(path)))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise TemplateError(f"migration {path.name}: cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - a broken template must not crash mlstack
+        raise TemplateError(f"migration {path.name} fails to load ({type(error).__name__}: {error})") from error
+    finally:
+        sys.dont_write_bytecode = previous
+    return module
+
+
+def plan(migrations: list[Migration], recorded_version: str, target_version: str) -> Plan:
+    """The migrations an upgrade from `recorded_version` to `target_version` needs."""
+    if not migrations:
+        return Plan([])
+    for label, version in (("recorded", recorded_version), ("target", target_version)):
+        if parse_version(version) is None:
+            return Plan([], f"the {label} template version {version!r} is not a release number, "
+                            "so no migration could be matched to it")
+    # An upgrade that goes past a step's range runs it, even when it starts below the range:
+    # a jump over several versions runs each step in turn, like the upgrades in between would.
+    steps = [m for m in migrations
+             if position(recorded_version, m.applies_to) <= 0 and position(target_version, m.applies_to) == 1]
+    return Plan(steps)
+
+
+def migrate_answers(steps: list[Migration], answers: dict[str, Any], user_set: list[str]) -> list[str]:
+    """Apply the answer steps in place; user_set follows renamed keys. Returns what happened."""
+    notes = []
+    for step in steps:
+        for old, new in step.renamed_answers.items():
+            if old in answers:
+                answers[new] = answers.pop(old)
+                notes.append(f"answer {old} is now {new}")
+                if old in user_set:
+                    user_set[user_set.index(old)] = new
+        if step.answers_step:
+            before = dict(answers)
+            _run(step, step.answers_step, answers)
+            changed = sorted(k for k in set(before) | set(answers) if before.get(k) != answers.get(k))
+            if changed:
+                notes.append(f"{step.name} changed answers: {', '.join(changed)}")
+        for key in [k for k in user_set if k not in answers]:
+            user_set.remove(key)
+    return notes
+
+
+def migrate_files(steps: list[Migration], project: Path, answers: dict[str, Any]) -> list[Migration]:
+    """Run the file steps on the work tree; returns the steps that ran."""
+    ran = []
+    for step in steps:
+        if step.files_step:
+            _run(step, step.files_step, project, dict(answers))
+            ran.append(step)
+    return ran
+
+
+def _run(step: Migration, function: Callable[..., Any], *args: Any) -> None:
+    try:
+        function(*args)
+    except Exception as error:  # noqa: BLE001 - report which step broke, then roll back
+        raise TemplateError(f"migration {step.name} failed ({type(error).__name__}: {error}); "
+                            "nothing was changed") from error

@@ -1,0 +1,219 @@
+"""The project's record `.mlstack/answers.yml`: read it, write it, and carry answers to a new version.
+
+mlstack owns this file. It says which template (source, version) and which pristine commit
+the repository was last merged from, every answer, and which answers the user chose: those
+stay as they are on update, the others follow the template's (possibly changed) defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mlstack.answers import Asker, Question, _default_renderer, check_known_keys, coerce, questions_of
+from mlstack.errors import InvalidInput, RepoStateError
+
+RECORD_PATH = ".mlstack/answers.yml"
+PRISTINE_BRANCH = "mlstack/template"
+HEADER = (
+    "# Written by mlstack: how this repository was generated. Change answers with\n"
+    "# `mlstack update --set KEY=VALUE` rather than by hand; `mlstack check` reads this file.\n"
+)
+
+
+@dataclass
+class ProjectRecord:
+    """What `.mlstack/answers.yml` says about how this repository was made."""
+
+    source: str
+    version: str
+    answers: dict[str, Any]
+    user_set: list[str] = field(default_factory=list)
+    pristine_branch: str = PRISTINE_BRANCH
+    pristine_commit: str | None = None
+    mlstack_version: str | None = None
+
+    def to_text(self) -> str:
+        import yaml
+
+        document = {
+            "mlstack_version": self.mlstack_version,
+            "template": {
+                "source": self.source,
+                "version": self.version,
+                "pristine_branch": self.pristine_branch,
+                "pristine_commit": self.pristine_commit,
+            },
+            "answers": dict(self.answers),
+            "user_set": sorted(self.user_set),
+        }
+        return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def parse_record(text: str, where: str) -> ProjectRecord:
+    """A record from the text of an answers file; RepoStateError names what is wrong."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RepoStateError(f"{where}: not valid YAML; restore it from git (git checkout -- {RECORD_PATH})") \
+            from error
+    if not isinstance(data, dict) or not isinstance(data.get("template"), dict) \
+            or not isinstance(data.get("answers"), dict):
+        raise RepoStateError(f"{where}: not an mlstack answers file (needs `template:` and `answers:` mappings)")
+    template = data["template"]
+    user_set = data.get("user_set") or []
+    if not isinstance(user_set, list):
+        raise RepoStateError(f"{where}: user_set must be a list of answer keys")
+    return ProjectRecord(
+        source=str(template.get("source") or ""),
+        version=str(template.get("version") or ""),
+        answers=dict(data["answers"]),
+        user_set=[str(key) for key in user_set],
+        pristine_branch=str(template.get("pristine_branch") or PRISTINE_BRANCH),
+        pristine_commit=str(template["pristine_commit"]) if template.get("pristine_commit") else None,
+        mlstack_version=str(data["mlstack_version"]) if data.get("mlstack_version") else None,
+    )
+
+
+def read_record(project: Path) -> ProjectRecord:
+    path = project / RECORD_PATH
+    if not path.is_file():
+        raise RepoStateError(f"{project} has no {RECORD_PATH}, so mlstack did not generate it; "
+                             "adopt it first with `mlstack link`")
+    return parse_record(path.read_text(encoding="utf-8"), str(path))
+
+
+@dataclass
+class CarriedAnswers:
+    """Answers for the target version, and what changed on the way (for the update summary)."""
+
+    answers: dict[str, Any]
+    user_keys: list[str]
+    new_questions: dict[str, Any] = field(default_factory=dict)
+    followed_defaults: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    changed_by_set: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def carry_answers(
+    context: Mapping[str, Any],
+    contract: ModuleType | None,
+    recorded: Mapping[str, Any],
+    user_set: list[str],
+    overrides: Mapping[str, str],
+    asker: Asker | None,
+    version: str,
+) -> CarriedAnswers:
+    """Recorded answers brought to a template version.
+
+    User-set answers are kept, defaulted ones take the version's defaults, `overrides`
+    (--set) win, and questions new in this version are asked (`asker`) or take their default
+    when it is valid; with no asker an invalid default fails, naming the question.
+    """
+    questions = questions_of(context)
+    by_key = {q.key: q for q in questions}
+    check_known_keys(overrides, questions, dict.fromkeys(overrides, "--set"))
+    render = _default_renderer(context)
+    answers: dict[str, Any] = {}
+    result = CarriedAnswers(answers, [])
+    asked: list[str] = []
+
+    def check(key: str) -> Callable[[Any], str | None]:
+        def run(value: Any) -> str | None:
+            if contract is None:
+                return None
+            problem = contract.check_answer(key, value, {**answers, key: value})
+            return problem.rule if problem else None
+        return run
+
+    for question in questions:
+        key = question.key
+        default = question.choices[0] if question.choices is not None else render(question.raw_default, answers)
+        if key in overrides:
+            answers[key] = coerce(question, overrides[key], "--set")
+            result.user_keys.append(key)
+            if key in recorded and recorded[key] != answers[key]:
+                result.changed_by_set[key] = (recorded[key], answers[key])
+        elif key in recorded and key in user_set:
+            answers[key] = _keep_user_answer(question, recorded[key], version)
+            result.user_keys.append(key)
+        elif key in recorded:
+            answers[key] = default
+            if _differs(recorded[key], default):
+                result.followed_defaults[key] = (recorded[key], default)
+        elif asker is not None and (contract is None or contract.is_asked(key, answers)):
+            value = coerce(question, asker.ask(question, default, check(key)), "prompt")
+            answers[key] = value
+            asked.append(key)
+            result.new_questions[key] = value
+            if value != default:
+                result.user_keys.append(key)
+        else:
+            answers[key] = default
+            result.new_questions[key] = default
+
+    problems = contract.validate(answers) if contract else []
+    while problems and asker is not None and all(p.field in asked for p in problems):
+        for problem in problems:
+            print(f"error: {problem}")
+            value = coerce(by_key[problem.field], asker.ask(by_key[problem.field], answers[problem.field],
+                                                            check(problem.field)), "prompt")
+            answers[problem.field] = result.new_questions[problem.field] = value
+            if problem.field not in result.user_keys:
+                result.user_keys.append(problem.field)
+        problems = contract.validate(answers)
+    if problems:
+        first = problems[0]
+        if first.field in result.new_questions and first.field not in asked:
+            message = (f"template {version} asks a new question, {first.field}, whose default is not valid "
+                       f"({first.rule}); answer it with --set {first.field}=VALUE")
+        elif first.field in recorded and first.field in user_set and first.field not in overrides:
+            message = (f"your answer {first} is no longer accepted by template {version}; "
+                       f"change it with --set {first.field}=VALUE")
+        else:
+            message = str(first)
+        raise InvalidInput(message, details=[f"error: {message}"] + [f"error: {p}" for p in problems[1:]])
+    result.dropped = [key for key in recorded if key not in by_key]
+    return result
+
+
+def _keep_user_answer(question: Question, value: Any, version: str) -> Any:
+    try:
+        return coerce(question, value, RECORD_PATH)
+    except InvalidInput as error:
+        raise InvalidInput(f"{error.message}; template {version} no longer accepts your recorded answer: "
+                           f"choose one with --set {question.key}=VALUE") from error
+
+
+def _differs(old: Any, new: Any) -> bool:
+    return str(old) != str(new) if not isinstance(old, bool) and not isinstance(new, bool) else old != new
+
+
+def user_chosen_keys(context: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """The answers that differ from what the template would have defaulted to, given the others.
+
+    Used when adopting a repository: nobody recorded which answers were typed, so an answer
+    equal to its (derived) default counts as a default and will follow the template.
+    """
+    render = _default_renderer(context)
+    chosen: list[str] = []
+    so_far: dict[str, Any] = {}
+    for question in questions_of(context):
+        if question.key not in answers:
+            continue
+        if question.choices is not None:
+            default: Any = question.choices[0]
+        else:
+            try:
+                default = render(question.raw_default, so_far)
+            except Exception:  # noqa: BLE001 - a default that can't render can't equal the answer
+                default = object()
+        if _differs(answers[question.key], default):
+            chosen.append(question.key)
+        so_far[question.key] = answers[question.key]
+    return chosen

@@ -1,0 +1,412 @@
+"""`mlstack update`: merge a newer template version into a generated repository, losing nothing.
+
+nf-core's model: the exact render of each template version is committed on the pristine
+branch (`mlstack/template`), and git merges it into the user's branch with the *recorded*
+pristine commit as the merge base. Every local edit either survives or shows up as a normal
+git conflict. Errors leave branches, HEAD, index and work tree exactly as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstack import __version__
+from mlstack.answers import Asker, parse_set_options
+from mlstack.errors import RepoStateError, TemplateError
+from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
+from mlstack.migrations import Plan, highest_version, load_migrations, migrate_answers, migrate_files, plan
+from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
+from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
+
+UPDATE_BRANCH_PREFIX = "mlstack/update-"
+LOCK_NAME = "mlstack-update.lock"
+CONFLICT_KINDS = {
+    frozenset({1, 2, 3}): "changed by you and by the template",
+    frozenset({1, 3}): "deleted by you, changed by the template",
+    frozenset({2, 3}): "added by you and by the template",
+}
+
+
+@dataclass
+class Conflict:
+    path: str
+    kind: str
+
+
+@dataclass
+class UpdateResult:
+    """What an update did (or, with --dry-run, would do)."""
+
+    status: str  # "updated", "conflicts", "up-to-date" or "dry-run"
+    branch: str
+    from_version: str
+    to_version: str
+    template_changes: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    answers: CarriedAnswers | None = None
+    migrations: list[str] = field(default_factory=list)
+    migration_commit: str | None = None
+    merge_commit: str | None = None
+    pristine_commit: str | None = None
+    start_commit: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_conflicts(self) -> bool:
+        return bool(self.conflicts)
+
+
+@dataclass
+class PristineBase:
+    """The recorded pristine commit (the merge base) and the pristine branch's tip."""
+
+    commit: str
+    branch: str
+    tip: str
+    branch_missing: bool = False
+    note: str | None = None
+
+
+@dataclass
+class Rendered:
+    """A target version rendered and committed (as an object, no ref yet) on the pristine line."""
+
+    template_version: str
+    template_source: str
+    commit: str
+    tree: str
+    answers: CarriedAnswers
+    plan: Plan
+    migration_notes: list[str]
+
+
+def update_project(
+    project: Path,
+    *,
+    to: str | None = None,
+    set_options: list[str] | None = None,
+    asker: Asker | None = None,
+    dry_run: bool = False,
+    branch: bool = False,
+    trust: bool = False,
+    template_spec: str | None = None,
+) -> UpdateResult:
+    """Merge template version `to` (default: the latest) into the checked-out branch."""
+    repo = open_repo(project)
+    if not dry_run:
+        repo.require_clean("updating")
+    head_branch = repo.current_branch()
+    if head_branch is None:
+        raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
+    record = head_record(repo)
+    if head_branch == record.pristine_branch:
+        raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
+                             "check out your own branch (e.g. git switch main) and update that")
+    overrides = parse_set_options(set_options or [])
+    with _locked(repo, not dry_run):
+        base = locate_pristine(repo, record)
+        with open_template(template_spec or record.source, target_ref(record, to, template_spec),
+                           trust=trust) as template:
+            _check_bundled_version(template, to)
+            rendered = render_version(repo, template, record, overrides, asker, base)
+            result = UpdateResult("dry-run" if dry_run else "updated", head_branch, record.version,
+                                  rendered.template_version, answers=rendered.answers,
+                                  pristine_commit=rendered.commit, start_commit=repo.rev("HEAD"))
+            result.migrations = [str(step) for step in rendered.plan.steps] + rendered.migration_notes
+            if rendered.plan.skipped_reason:
+                result.notes.append(f"migrations not run: {rendered.plan.skipped_reason}")
+            if base.note:
+                result.notes.append(base.note)
+            if rendered.tree == repo.tree_of(base.commit):
+                result.status = "up-to-date"
+                return result
+            result.template_changes = repo.changes(base.commit, rendered.commit, exclude=(RECORD_PATH,))
+            new_record = ProjectRecord(
+                source=rendered.template_source, version=rendered.template_version,
+                answers=rendered.answers.answers, user_set=rendered.answers.user_keys,
+                pristine_branch=base.branch, pristine_commit=rendered.commit, mlstack_version=__version__)
+            if dry_run:
+                if any(step.files_step for step in rendered.plan.steps):
+                    result.notes.append("file migrations are not simulated by --dry-run; "
+                                        "the conflicts shown assume your files as they are")
+                merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of("HEAD"), rendered.tree)
+                result.conflicts, result.kept, _ = classify(merge)
+                return result
+            return _apply(repo, result, base, rendered, new_record, template, branch)
+
+
+def _apply(repo: GitRepo, result: UpdateResult, base: PristineBase, rendered: Rendered,
+           new_record: ProjectRecord, template: Template, branch: bool) -> UpdateResult:
+    """Every write of an update, undone as a whole if any step fails."""
+    target = result.branch
+    if branch:
+        target = update_branch_name(repo, rendered.template_version)
+    snapshot = repo.snapshot([base.branch, result.branch])
+    created: list[str] = []
+    try:
+        if rendered.commit != base.tip or base.branch_missing:
+            repo.update_branch(base.branch, rendered.commit, None if base.branch_missing else base.tip,
+                               f"mlstack update: render template {rendered.template_version}")
+        if branch:
+            repo.run("checkout", "--quiet", "-b", target)
+            created.append(target)
+            result.branch = target
+        head = repo.rev("HEAD") or ""
+        head = _run_file_migrations(repo, result, rendered, template, target, head)
+        merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of(head), rendered.tree)
+        result.conflicts, result.kept, staged = classify(merge)
+        final_tree = write_record(repo, merge.tree, new_record)
+        message = merge_message(result, new_record, target)
+        if not result.conflicts:
+            merge_commit = repo.commit_tree(final_tree, [head, rendered.commit], message)
+            repo.checkout_tree(head, merge_commit)
+            repo.update_branch(target, merge_commit, head, f"mlstack update: merge template {result.to_version}")
+            result.merge_commit = merge_commit
+            result.status = "updated"
+        else:
+            repo.checkout_tree(head, final_tree)
+            repo.stage_conflicts(staged)
+            repo.relabel_conflict_markers([c.path for c in result.conflicts], merge.oids, {
+                "ours": target, "theirs": f"template {result.to_version}", "base": f"template {result.from_version}"})
+            conflict_list = "".join(f"#\t{c.path}\n" for c in result.conflicts)
+            repo.start_merge_state(rendered.commit, f"{message}\n# Conflicts:\n{conflict_list}", head)
+            result.status = "conflicts"
+    except BaseException:
+        snapshot.restore(repo, created)
+        raise
+    return result
+
+
+def _run_file_migrations(repo: GitRepo, result: UpdateResult, rendered: Rendered, template: Template,
+                         target: str, head: str) -> str:
+    """Run the migrations' file steps on the work tree and commit them on their own; new HEAD."""
+    steps = [step for step in rendered.plan.steps if step.files_step]
+    if not steps:
+        return head
+    ran = migrate_files(steps, repo.root, dict(rendered.answers.answers))
+    repo.run("add", "--all")
+    tree = repo.run("write-tree").strip()
+    if tree == repo.tree_of(head):
+        return head
+    lines = "".join(f"- {step}\n" for step in ran)
+    message = (f"Migrate for template {rendered.template_version} (mlstack update)\n\n"
+               f"Steps shipped with the template, run before merging it:\n{lines}")
+    commit = repo.commit_tree(tree, [head], message)
+    repo.update_branch(target, commit, head, "mlstack update: template migrations")
+    result.migration_commit = commit
+    return commit
+
+
+def classify(merge: TreeMerge) -> tuple[list[Conflict], list[str], list[ConflictEntry]]:
+    """(conflicts for the user, files kept because only the template deleted them, index entries)."""
+    conflicts: list[Conflict] = []
+    kept: list[str] = []
+    stages = merge.stages_by_path()
+    for path in sorted(stages):
+        if path == RECORD_PATH:
+            continue  # mlstack writes this file itself in the merge
+        if stages[path] == {1, 2}:
+            kept.append(path)  # the merged tree holds your version; the deletion is reported
+            continue
+        conflicts.append(Conflict(path, CONFLICT_KINDS.get(frozenset(stages[path]), "conflicting changes")))
+    conflicted = {c.path for c in conflicts}
+    staged = [entry for entry in merge.entries if entry.path in conflicted]
+    return conflicts, kept, staged
+
+
+def write_record(repo: GitRepo, tree: str, record: ProjectRecord) -> str:
+    """The merged tree with mlstack's own answers file (new version, answers, pristine commit)."""
+    return repo.tree_with_file(tree, RECORD_PATH, record.to_text())
+
+
+def merge_message(result: UpdateResult, record: ProjectRecord, branch: str) -> str:
+    return (f"Merge template {result.to_version} into {branch} (mlstack update)\n\n"
+            f"Template: {record.source}\n"
+            f"From version {result.from_version} to {result.to_version}\n"
+            f"Pristine render: {record.pristine_commit}\n")
+
+
+def locate_pristine(repo: GitRepo, record: ProjectRecord) -> PristineBase:
+    """The recorded pristine commit and the pristine branch, recovering the branch if possible.
+
+    The merge base is always the recorded commit, never whatever `git merge-base` finds: a
+    squash-merged earlier update hides it from the history.
+    """
+    commit = record.pristine_commit
+    branch = record.pristine_branch
+    if not commit:
+        raise RepoStateError(f"{RECORD_PATH} records no pristine commit, so there is no safe merge base; "
+                             "adopt the repository with `mlstack link`")
+    if not repo.has_commit(commit):
+        raise RepoStateError(
+            f"the recorded pristine commit {commit[:12]} is not in this clone (was branch {branch} fetched?), "
+            f"so there is no safe merge base; run `git fetch origin {branch}:{branch}` and retry")
+    tip = repo.rev(f"refs/heads/{branch}")
+    if tip is None:
+        for remote in repo.remote_branches_named(branch):
+            remote_tip = repo.rev(remote)
+            if remote_tip and repo.is_ancestor(commit, remote_tip):
+                short = remote.removeprefix("refs/remotes/")
+                return PristineBase(commit, branch, remote_tip, True, f"branch {branch} was missing: "
+                                    f"recreated from {short}")
+        return PristineBase(commit, branch, commit, True, f"branch {branch} was missing: recreated at the "
+                            f"recorded pristine commit {commit[:12]}")
+    if not repo.is_ancestor(commit, tip):
+        raise RepoStateError(f"branch {branch} does not contain the recorded pristine commit {commit[:12]} "
+                             f"(it was moved or rewritten); restore it with `git branch -f {branch} {commit}`")
+    return PristineBase(commit, branch, tip)
+
+
+def target_ref(record: ProjectRecord, to: str | None, template_spec: str | None) -> str | None:
+    """The template ref to render: --to, else the highest version tag of a git template."""
+    source = template_spec or record.source
+    if source == BUNDLED:
+        return None
+    if to:
+        return to
+    if is_git_url(source):
+        return latest_tag(source)
+    return None
+
+
+def latest_tag(url: str) -> str | None:
+    """The highest version-looking tag of a template repository; None means its default branch."""
+    if url.startswith("gh:"):
+        url = f"https://github.com/{url[3:]}.git"
+    elif url.startswith("gl:"):
+        url = f"https://gitlab.com/{url[3:]}.git"
+    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", url], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise TemplateError(f"cannot list the versions of template {url}: {lines[-1] if lines else 'git failed'}")
+    tags = [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
+    return highest_version(tags)
+
+
+def _check_bundled_version(template: Template, to: str | None) -> None:
+    if template.source == BUNDLED and to and to.lstrip("vV") != template.version.lstrip("vV"):
+        raise TemplateError(f"this mlstack bundles template version {template.version}, not {to}; install "
+                            f"the mlstack release that bundles it (pip install 'mlstack=={to.lstrip('vV')}') "
+                            "and run mlstack update again")
+
+
+def render_version(repo: GitRepo, template: Template, record: ProjectRecord, overrides: dict[str, str],
+                   asker: Asker | None, base: PristineBase) -> Rendered:
+    """Carry the answers over, render the version without git side effects, commit it as an object."""
+    from mlstack.init import generation_meta
+    from mlstack.render import render_into_temp
+
+    steps = plan(load_migrations(template.path), record.version, template.version)
+    answers = dict(record.answers)
+    user_set = list(record.user_set)
+    notes = migrate_answers(steps.steps, answers, user_set)
+    carried = carry_answers(template.context, load_contract(template), answers, user_set, overrides, asker,
+                            template.version)
+    meta = generation_meta(template, carried.user_keys, git_init=False)
+    scratch = Path(tempfile.mkdtemp(prefix="mlstack-update-"))
+    try:
+        _workdir, project = render_into_temp(template, carried.answers, meta, scratch)
+        shutil.rmtree(project / ".git", ignore_errors=True)  # a hook that ran git anyway: never ours
+        commit, tree = repo.commit_directory(
+            project, [base.tip], f"Render template {template.version} (pristine, written by mlstack)\n")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if base.tip != base.commit and repo.tree_of(base.tip) == tree:
+        commit = base.tip  # an earlier, abandoned update already committed this exact render
+    return Rendered(template.version, template.source, commit, tree, carried, steps, notes)
+
+
+def update_branch_name(repo: GitRepo, version: str) -> str:
+    name = UPDATE_BRANCH_PREFIX + version
+    if not repo.ok("check-ref-format", "--branch", name):
+        name = UPDATE_BRANCH_PREFIX + "".join(c if c.isalnum() or c in "._-" else "-" for c in version)
+    if repo.branch_exists(name):
+        raise RepoStateError(f"branch {name} already exists; merge or delete it (git branch -D {name}) first")
+    return name
+
+
+def head_record(repo: GitRepo) -> ProjectRecord:
+    text = repo.show_file("HEAD", RECORD_PATH)
+    if text is None:
+        raise RepoStateError(f"{repo.root} has no committed {RECORD_PATH}, so mlstack did not generate it; "
+                             "adopt it first with `mlstack link`")
+    return parse_record(text, f"{RECORD_PATH} at HEAD")
+
+
+@contextmanager
+def _locked(repo: GitRepo, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    with repo.lock(LOCK_NAME, "mlstack update"):
+        yield
+
+
+def describe(result: UpdateResult) -> list[str]:
+    """The summary printed after an update (or a dry run)."""
+    lines: list[str] = []
+    versions = f"{result.from_version} -> {result.to_version}"
+    if result.status == "up-to-date":
+        lines.append(f"Already up to date: {result.branch} matches template {result.to_version}; nothing changed.")
+        return lines + [f"note: {note}" for note in result.notes]
+    if result.status == "dry-run":
+        lines.append(f"Dry run: what updating {result.branch} to template {versions} would do.")
+    elif result.status == "updated":
+        lines.append(f"Updated {result.branch} to template {versions} "
+                     f"(merge commit {result.merge_commit[:12] if result.merge_commit else '?'}).")
+    else:
+        lines.append(f"Merging template {versions} into {result.branch} stopped with "
+                     f"{len(result.conflicts)} conflict{'s' if len(result.conflicts) != 1 else ''}.")
+    if result.template_changes:
+        lines.append(f"Template changes ({len(result.template_changes)}):")
+        lines += [f"  {change}" for change in result.template_changes]
+    lines += _answer_lines(result.answers)
+    if result.migrations:
+        heading = "Migrations" + (f" (commit {result.migration_commit[:12]})" if result.migration_commit else "")
+        lines.append(f"{heading}:")
+        lines += [f"  {step}" for step in result.migrations]
+    if result.kept:
+        lines.append("Kept (the template deleted these files, but you had changed them; delete them "
+                     "yourself if you no longer need them):")
+        lines += [f"  {path}" for path in result.kept]
+    lines += [f"note: {note}" for note in result.notes]
+    if result.conflicts:
+        verb = "Would conflict" if result.status == "dry-run" else "Conflicts"
+        lines.append(f"{verb} ({len(result.conflicts)}):")
+        lines += [f"  {c.path}  ({c.kind})" for c in result.conflicts]
+    if result.status == "conflicts":
+        lines.append("Resolve the files above (git status lists them), `git add` them and `git commit` to "
+                     "finish the merge; `git merge --abort` cancels it.")
+        if result.migration_commit:
+            lines.append(f"The migrations are commit {result.migration_commit[:12]}; to undo the whole update "
+                         f"after aborting: git reset --keep {result.start_commit[:12] if result.start_commit else ''}")
+    elif result.status == "dry-run":
+        lines.append("Nothing was changed (dry run).")
+    elif result.branch.startswith(UPDATE_BRANCH_PREFIX):
+        lines.append(f"Review the update on branch {result.branch} and merge it like any other branch.")
+    if result.status in ("updated", "conflicts"):
+        lines.append("Push the pristine branch with your branch so clones can update too: "
+                     "git push origin mlstack/template")
+    return lines
+
+
+def _answer_lines(answers: CarriedAnswers | None) -> list[str]:
+    if answers is None:
+        return []
+    lines = []
+    for key, value in answers.new_questions.items():
+        lines.append(f"  new question {key} = {value!r}")
+    for key, (old, new) in answers.followed_defaults.items():
+        lines.append(f"  {key}: {old!r} -> {new!r} (you never set it, so it follows the template's default)")
+    for key, (old, new) in answers.changed_by_set.items():
+        lines.append(f"  {key}: {old!r} -> {new!r} (--set)")
+    for key in answers.dropped:
+        lines.append(f"  {key}: no longer asked by the template (dropped)")
+    return ["Answers:", *lines] if lines else []

@@ -221,3 +221,9 @@ def test_help_lists_commands_without_importing_cookiecutter():
     code = ("import sys; from mlstack.cli import app; "
             "assert 'cookiecutter' not in sys.modules and 'git' not in sys.modules and 'yaml' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_input_ending_mid_prompts_is_an_interruption_not_a_finding(tmp_path):
+    result = runner.invoke(app, ["init", "-o", str(tmp_path / "o")], input="Only One Answer\n")
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and not (tmp_path / "o").exists()

@@ -37,8 +37,9 @@ def run(command: Callable[[], Any]) -> Any:
         return command()
     except MlstackError as error:
         fail(error)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: nothing was left half-written", err=True)
+    except (KeyboardInterrupt, typer.Abort):
+        # typer turns Ctrl-C and end of input at a prompt into Abort; both leave nothing behind.
+        typer.echo("interrupted: nothing was left half-written (with no terminal, use --no-input)", err=True)
         raise typer.Exit(INTERRUPTED) from None
 
 

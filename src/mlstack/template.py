@@ -125,10 +125,15 @@ def open_template(spec: str | None = None, ref: str | None = None, *, trust: boo
 
 
 def _clone(url: str, ref: str | None, into: Path) -> Path:
+    """Clone one ref shallowly (tags and branches); fall back to a full clone for commit ids."""
     if url.startswith("gh:"):
         url = f"https://github.com/{url[3:]}.git"
     elif url.startswith("gl:"):
         url = f"https://gitlab.com/{url[3:]}.git"
+    shallow = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", ref] if ref else []), url, str(into)]
+    if subprocess.run(shallow, capture_output=True, text=True).returncode == 0:
+        return into
+    shutil.rmtree(into, ignore_errors=True)
     result = subprocess.run(["git", "clone", "--quiet", "--no-checkout", url, str(into)],
                             capture_output=True, text=True)
     if result.returncode != 0:

@@ -66,9 +66,12 @@ def fairness_by_group(
     attribute: str,
     metric: str,
     threshold: float,
-    min_group_size: int,
+    min_group_positives: int,
 ) -> FairnessResult:
-    """`metric` in every group; the gap is max - min over groups with at least `min_group_size` rows."""
+    """`metric` in every group; the gap is max - min over groups with enough positive cases to judge.
+
+    Recall on a handful of positives is noise, so such groups are reported but not judged.
+    """
     frame = pd.DataFrame(
         {
             "y": np.asarray(y_true).astype(int),
@@ -86,8 +89,7 @@ def fairness_by_group(
             "positives": float(rows["y"].sum()),
             metric: metrics[metric],
         }
-        # A group with no positives has no recall to compare; it is reported, not judged.
-        if len(rows) >= min_group_size and rows["y"].nunique() == 2:
+        if rows["y"].sum() >= min_group_positives and rows["y"].nunique() == 2:
             result.judged_groups.append(str(group))
     values = [result.per_group[g][metric] for g in result.judged_groups]
     result.gap = float(max(values) - min(values)) if len(values) >= 2 else 0.0
@@ -95,7 +97,7 @@ def fairness_by_group(
 
 
 def permutation_importance_table(
-    model: Any, x: pd.DataFrame, y: pd.Series, *, seed: int, repeats: int = 3, max_rows: int = 2000
+    model: Any, x: pd.DataFrame, y: pd.Series, *, seed: int, repeats: int = 3, max_rows: int = 1000
 ) -> pd.DataFrame:
     """How much ROC AUC drops when each input feature is shuffled, largest first (works for any model)."""
     from sklearn.inspection import permutation_importance

@@ -128,17 +128,22 @@ class Imputation:
     fill_value: Any = None
 
 
-def imputation_plan(features: list[FeatureSpec], spec: dict[str, Any]) -> dict[str, Imputation]:
-    """The imputation of every selected feature: its own entry in imputation.yml, else its type's default."""
+def imputation_plan(
+    features: list[FeatureSpec], spec: dict[str, Any], known_features: list[str] | None = None
+) -> dict[str, Imputation]:
+    """The imputation of every selected feature: its own entry in imputation.yml, else its type's default.
+
+    Entries for mapped but unselected features are ignored (selection changes often); a name
+    that is no feature at all (`known_features`) is a typo and an error.
+    """
     defaults = spec.get("defaults") or {}
     per_feature = spec.get("features") or {}
-    known = {f.name for f in features}
+    known = set(known_features if known_features is not None else [f.name for f in features])
     plan = {}
     for name in per_feature:
         if name not in known:
-            # Imputing an unselected feature is harmless but usually a typo: say so instead of ignoring it.
             raise FeatureConfigError(
-                f"imputation.features.{name}: not a selected feature; selected: {sorted(known)}"
+                f"imputation.features.{name}: no such feature in feature_mappings.yml; known: {sorted(known)}"
             )
     for feature in features:
         raw = per_feature.get(feature.name, defaults.get(feature.type))

@@ -29,6 +29,11 @@ def feature_importance_figure(table: pd.DataFrame, top: int = 20) -> Any:
     return figure
 
 
+def _labels(values: pd.Series) -> pd.Series:
+    """Category labels as text, missing values shown as '<missing>'."""
+    return values.astype(object).where(values.notna(), "<missing>").astype(str)
+
+
 def drift_figure(
     reference: pd.DataFrame, current: pd.DataFrame, features: list[tuple[str, str, float]]
 ) -> Any:
@@ -46,8 +51,8 @@ def drift_figure(
             axis.hist(ref, bins=bins, density=True, alpha=0.55, label="reference", color="#3b6ea8")
             axis.hist(cur, bins=bins, density=True, alpha=0.55, label="current", color="#d1495b")
         else:
-            ref = reference[name].astype(object).fillna("<missing>").astype(str).value_counts(normalize=True)
-            cur = current[name].astype(object).fillna("<missing>").astype(str).value_counts(normalize=True)
+            ref = _labels(reference[name]).value_counts(normalize=True)
+            cur = _labels(current[name]).value_counts(normalize=True)
             categories = sorted(set(ref.index) | set(cur.index))
             positions = np.arange(len(categories))
             axis.bar(

@@ -156,6 +156,11 @@ def load_scoring_model(name: str, version: str) -> Any:
     return mlflow.pyfunc.load_model(f"models:/{name}/{version}")
 
 
+def model_input_columns(model: Any) -> list[str]:
+    """The input columns a logged model expects (its signature), so each version gets its own features."""
+    return list(model.metadata.get_input_schema().input_names())
+
+
 # --- audit: who, when, which commit ---------------------------------------------------------
 
 

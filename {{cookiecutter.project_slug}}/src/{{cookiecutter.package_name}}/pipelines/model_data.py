@@ -44,7 +44,7 @@ def model_inputs(config: dict[str, Any]) -> tuple[FeatureMappings, list[FeatureS
     """Mappings, the selected features and their imputation, all from configs/."""
     mappings = parse_feature_mappings(config["feature_mappings"])
     features = select_features(mappings, config["feature_selection"])
-    return mappings, features, imputation_plan(features, config["imputation"])
+    return mappings, features, imputation_plan(features, config["imputation"], mappings.names())
 
 
 def load_model_data(context: StepContext) -> ModelData:

@@ -67,7 +67,9 @@ def monitor(context: StepContext) -> MonitorResult:
         n=min(len(reference), int(settings["reference_sample_rows"])), random_state=seed
     )
     model = tracking.load_scoring_model(name, model_version)
-    reference_scores = positive_scores(model.predict(data.x(reference)))
+    # Judge the inputs of the model that scored this batch, even if the selection has changed since.
+    inputs = [data.mappings.feature(column) for column in tracking.model_input_columns(model)]
+    reference_scores = positive_scores(model.predict(reference[[f.name for f in inputs]]))
 
     drift_settings = settings["drift"]
     drifts = [
@@ -79,7 +81,7 @@ def monitor(context: StepContext) -> MonitorResult:
             psi_threshold=float(drift_settings["psi_threshold"]),
             p_value_threshold=float(drift_settings["p_value_threshold"]),
         )
-        for f in data.features
+        for f in inputs
     ]
     prediction_psi = numeric_psi(pd.Series(reference_scores), current["risk_score"])
     performance = _performance(context, data, batch, model, data.mappings.entity_key, data.mappings.label)
@@ -167,9 +169,8 @@ def _performance(
         result["note"] = f"fewer than {settings['min_labelled_rows']} labelled rows with both classes"
         return result
     test = data.rows("test")
-    baseline = classification_metrics(data.y(test), positive_scores(model.predict(data.x(test))), threshold)[
-        metric
-    ]
+    test_scores = positive_scores(model.predict(test[tracking.model_input_columns(model)]))
+    baseline = classification_metrics(data.y(test), test_scores, threshold)[metric]
     current = classification_metrics(labelled[label], labelled["risk_score"], threshold)[metric]
     result.update({"baseline": baseline, "current": current, "drop": baseline - current})
     return result

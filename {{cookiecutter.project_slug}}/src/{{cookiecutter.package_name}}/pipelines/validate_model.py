@@ -60,8 +60,8 @@ def validate_model(context: StepContext) -> ModelValidationResult:
 
     data = load_model_data(context)
     test = data.rows("test")
-    x_test, y_test = data.x(test), data.y(test)
-    challenger_scores = positive_scores(tracking.load_scoring_model(name, challenger.version).predict(x_test))
+    y_test = data.y(test)
+    challenger_scores = _scores(name, challenger.version, test)
     metrics = classification_metrics(y_test, challenger_scores, threshold)
 
     fairness_settings = settings["fairness"]
@@ -78,11 +78,12 @@ def validate_model(context: StepContext) -> ModelValidationResult:
         attribute=attribute,
         metric=fairness_settings["metric"],
         threshold=threshold,
-        min_group_size=int(fairness_settings["min_group_size"]),
+        min_group_positives=int(fairness_settings["min_group_positives"]),
     )
     champion_metrics = None
     if champion is not None:
-        champion_scores = positive_scores(tracking.load_scoring_model(name, champion.version).predict(x_test))
+        # The champion may use other features than the challenger: each is scored on its own inputs.
+        champion_scores = _scores(name, champion.version, test)
         champion_metrics = classification_metrics(y_test, champion_scores, threshold)
     gate = settings["champion_challenger"]
     outcome = ValidationOutcome(
@@ -150,6 +151,11 @@ def validate_model(context: StepContext) -> ModelValidationResult:
     if not outcome.passed and settings.get("fail_on_rejection", True):
         raise ModelRejected(result.summary())
     return result
+
+
+def _scores(name: str, version: str, rows: Any) -> Any:
+    model = tracking.load_scoring_model(name, version)
+    return positive_scores(model.predict(rows[tracking.model_input_columns(model)]))
 
 
 def _status(outcome: ValidationOutcome) -> str:

@@ -25,10 +25,11 @@ def main() -> None:
     parser.add_argument("--rows", default="100000,300000,1000000")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--set", action="append", default=[], help="config override, e.g. spark.conf={}")
     args = parser.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
-    config = load_config("local", overrides=[f"paths.root={args.work}"])
+    config = load_config("local", overrides=[f"paths.root={args.work}", *args.set])
     spark = get_spark(config)
     mappings = parse_feature_mappings(config["feature_mappings"])
 

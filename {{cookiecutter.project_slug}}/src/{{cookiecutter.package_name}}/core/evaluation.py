@@ -35,6 +35,11 @@ def classification_metrics(y_true: Any, scores: Any, threshold: float = 0.5) -> 
     }
 
 
+def finite(metrics: dict[str, float], prefix: str = "") -> dict[str, float]:
+    """The metrics MLflow can store: NaN (e.g. ROC AUC of a one-class sample) left out, names prefixed."""
+    return {f"{prefix}{name}": value for name, value in metrics.items() if not np.isnan(value)}
+
+
 def positive_scores(predictions: Any) -> np.ndarray:
     """The positive-class probability from whatever a model's predict returned (1 or 2 columns)."""
     values = (

@@ -82,6 +82,8 @@ def write_table(df: DataFrame, config: dict[str, Any], logical: str, *, mode: st
         writer = df.write.format("delta").mode(mode)
         if mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
+        else:  # appended batches may carry new feature columns after a feature change
+            writer = writer.option("mergeSchema", "true")
         writer.saveAsTable(location)
     else:
         df.write.mode(mode).parquet(location)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.evaluation import classification_metrics, permutation_importance_table, positive_scores
+from ..core.evaluation import classification_metrics, finite, permutation_importance_table, positive_scores
 from ..core.model import make_model
 from ..core.plots import feature_importance_figure
 from ..core.training import TrialRecord, assign_splits, parse_split_config, tune
@@ -126,8 +126,8 @@ def train(context: StepContext) -> TrainResult:
             data.y(test_rows), positive_scores(model.predict_proba(data.x(test_rows))), threshold
         )
         mlflow.log_params({f"best_{key}": value for key, value in result.best_params.items()})
-        mlflow.log_metrics({f"holdout_{k}": v for k, v in result.best_metrics.items() if v == v})
-        mlflow.log_metrics({f"test_{k}": v for k, v in test_metrics.items() if v == v})
+        mlflow.log_metrics(finite(result.best_metrics, "holdout_"))
+        mlflow.log_metrics(finite(test_metrics, "test_"))
         importance = permutation_importance_table(model, data.x(test_rows), data.y(test_rows), seed=seed)
         mlflow.log_dict(
             {"feature_importance": importance.to_dict(orient="records")}, "feature_importance.json"
@@ -174,7 +174,7 @@ def _log_trials(trials: list[TrialRecord]) -> None:
         with mlflow.start_run(run_name=f"trial-{trial.number:03d}", nested=True):
             mlflow.set_tags({"pipeline_step": "train/trial", "trial_status": trial.status})
             mlflow.log_params(trial.params)
-            mlflow.log_metrics({k: v for k, v in trial.metrics.items() if v == v})
+            mlflow.log_metrics(finite(trial.metrics))
 
 
 def run(env: str, overrides: Sequence[str] = ()) -> TrainResult:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.evaluation import classification_metrics, fairness_by_group, positive_scores
+from ..core.evaluation import classification_metrics, fairness_by_group, finite, positive_scores
 from ..core.promotion import ValidationOutcome, check_champion, check_fairness, check_thresholds
 from ..io import tracking
 from ..io.reports import report_dir, write_json
@@ -124,7 +124,7 @@ def validate_model(context: StepContext) -> ModelValidationResult:
                 "validation_status": _status(outcome),
             }
         )
-        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if v == v})
+        mlflow.log_metrics(finite(metrics, "test_"))
         mlflow.log_metric(f"fairness_{fairness.metric}_gap", fairness.gap)
         mlflow.log_dict(report, "validation_report.json")
 

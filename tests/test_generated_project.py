@@ -67,7 +67,8 @@ def test_generated_project_is_lint_clean(installed_project, project_venv):
 
 def test_local_pipeline_command_is_documented_and_wired(installed_project):
     makefile = (installed_project / "Makefile").read_text()
-    assert "pipeline:" in makefile and "-m maternal_health_risk.pipelines --env $(ENV) --sample-data" in makefile
+    assert "PACKAGE := maternal_health_risk" in makefile
+    assert "pipeline:" in makefile and "-m $(PACKAGE).pipelines --env $(ENV) --sample-data" in makefile
     for step in ("validate_data", "build_features", "train", "validate_model", "deploy", "batch_inference", "monitor"):
         assert (installed_project / "src" / "maternal_health_risk" / "pipelines" / f"{step}.py").is_file(), step
         notebook = (installed_project / "notebooks" / f"{step}.py").read_text()

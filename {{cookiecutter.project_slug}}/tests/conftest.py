@@ -27,12 +27,28 @@ def local_overrides(root: Path) -> list[str]:
     ]
 
 
-@pytest.fixture
-def make_config(tmp_path):
-    """load_config('local') redirected to a fresh tmp folder; extra 'key=value' overrides win."""
+@pytest.fixture(scope="session")
+def config_at():
+    """A function: the local config with every table, report and MLflow file under `root`."""
 
-    def _make(*overrides: str, root: Path | None = None) -> dict:
-        return load_config("local", CONFIG_DIR, overrides=[*local_overrides(root or tmp_path), *overrides])
+    def _config_at(root: Path, *overrides: str) -> dict:
+        return load_config("local", CONFIG_DIR, overrides=[*local_overrides(root), *overrides])
+
+    return _config_at
+
+
+@pytest.fixture(scope="session")
+def overrides_at():
+    """A function: the `--set` values that point a command-line run at `root` (see local_overrides)."""
+    return local_overrides
+
+
+@pytest.fixture
+def make_config(tmp_path, config_at):
+    """The local config redirected to this test's tmp folder; extra 'key=value' overrides win."""
+
+    def _make(*overrides: str) -> dict:
+        return config_at(tmp_path, *overrides)
 
     return _make
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import CONFIG_DIR, local_overrides
-from {{ cookiecutter.package_name }}.config import apply_overrides, load_config
+from {{ cookiecutter.package_name }}.config import apply_overrides
 from {{ cookiecutter.package_name }}.io import tracking
 from {{ cookiecutter.package_name }}.io.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.pipelines import validate_data as validate_data_step
@@ -29,10 +28,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def pipeline(spark, tmp_path_factory):
+def pipeline(spark, tmp_path_factory, config_at):
     """One full run (sample data, all seven steps, fresh and drifted batches) shared by the tests below."""
     root = tmp_path_factory.mktemp("pipeline")
-    context = StepContext(load_config("local", CONFIG_DIR, overrides=local_overrides(root)), spark)
+    context = StepContext(config_at(root), spark)
     return context, run_pipeline(context, with_sample_data=True)
 
 
@@ -124,17 +123,12 @@ def test_broken_input_fails_validation_naming_the_column(pipeline, spark):
         validate_data(StepContext(broken_config, spark))
 
 
-def test_the_command_line_prints_one_error_line_and_exits_1(pipeline, capsys):
+def test_the_command_line_prints_one_error_line_and_exits_1(pipeline, overrides_at, capsys):
     context, _ = pipeline
     root = Path(context.config["paths"]["root"])
+    settings = [arg for override in overrides_at(root) for arg in ("--set", override)]
     code = validate_data_step.main(
-        [
-            "--env",
-            "local",
-            *sum((["--set", o] for o in local_overrides(root)), []),
-            "--set",
-            "tables.training_data=broken_history",
-        ]
+        ["--env", "local", *settings, "--set", "tables.training_data=broken_history"]
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1

@@ -31,6 +31,10 @@ def test_delta_names_use_catalog_and_schema(make_config):
     assert qualified_name(config, "predictions") == "dev.risk.patient_risk_predictions"
     assert table_location(config, "predictions") == "dev.risk.patient_risk_predictions"
     assert qualified_name(make_config("catalog=null", "schema=risk"), "features") == "risk.patient_features"
+    assert (
+        qualified_name(make_config("tables.training_data=raw.ehr.births"), "training_data")
+        == "raw.ehr.births"
+    )
 
 
 def test_unknown_logical_table_and_format_are_config_errors(make_config):

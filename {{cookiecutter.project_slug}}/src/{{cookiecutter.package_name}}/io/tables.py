@@ -45,8 +45,14 @@ def storage_format(config: dict[str, Any]) -> str:
 
 
 def qualified_name(config: dict[str, Any], logical: str) -> str:
-    """`catalog.schema.table` (Unity Catalog) or `schema.table` for a Delta table."""
-    parts = [config.get("catalog"), config.get("schema"), table_name(config, logical)]
+    """`catalog.schema.table` (Unity Catalog) or `schema.table`; a dotted name is already qualified.
+
+    So `tables.training_data: raw.ehr.pregnancies` reads another schema's table as it is.
+    """
+    name = table_name(config, logical)
+    if "." in name:
+        return name
+    parts = [config.get("catalog"), config.get("schema"), name]
     return ".".join(str(p) for p in parts if p)
 
 

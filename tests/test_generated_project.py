@@ -1,21 +1,40 @@
-"""The default generated project installs in a fresh virtualenv and passes its own checks."""
+"""Generated projects install in a fresh virtualenv, pass their own tests (the end-to-end ML
+pipeline included) and lint clean; a non-default variant does too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from mlstack.cli import app
 
+# The generated end-to-end test: every one of these must have run and passed, not been skipped.
+PIPELINE_TESTS = (
+    "test_a_model_version_is_registered_and_holds_the_champion_alias",
+    "test_every_trial_is_tracked_and_the_model_has_signature_and_importance",
+    "test_predictions_are_written_with_model_version_run_id_and_time",
+    "test_drift_is_reported_on_the_drifted_batch_and_not_on_the_fresh_one",
+    "test_a_worse_challenger_is_not_promoted",
+    "test_broken_input_fails_validation_naming_the_column",
+    "test_the_command_line_prints_one_error_line_and_exits_1",
+)
+VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false"}
+
+
+def init(out: Path, answers: dict[str, str] | None = None) -> Path:
+    options = [arg for key, value in (answers or {}).items() for arg in ("--set", f"{key}={value}")]
+    result = CliRunner().invoke(app, ["init", "--no-input", "-o", str(out), *options], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (project,) = [p for p in out.iterdir() if p.is_dir()]
+    return project
+
 
 @pytest.fixture(scope="module")
 def default_project(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("generated")
-    result = CliRunner().invoke(app, ["init", "--no-input", "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out / "maternal-health-risk"
+    return init(tmp_path_factory.mktemp("generated"))
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +43,48 @@ def installed_project(default_project, project_venv):
     return default_project
 
 
-def test_generated_project_test_suite_passes(installed_project, project_venv):
-    result = project_venv.run("pytest", "-q", "-p", "no:cacheprovider", cwd=installed_project)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+@pytest.fixture(scope="module")
+def variant_project(tmp_path_factory, installed_project, project_venv) -> Path:
+    """Feature store and Unity Catalog off, another package name; reuses the installed dependencies."""
+    project = init(tmp_path_factory.mktemp("variant"), VARIANT)
+    project_venv.install("--no-deps", "-e", str(project))
+    return project
+
+
+def test_generated_project_test_suite_passes_with_the_pipeline_test(installed_project, project_venv):
+    result = project_venv.run("pytest", "-v", "-p", "no:cacheprovider", cwd=installed_project)
+    output = result.stdout
+    assert result.returncode == 0, output[-4000:] + result.stderr[-2000:]
+    for name in PIPELINE_TESTS:
+        assert f"test_pipeline_end_to_end.py::{name} PASSED" in output, f"{name} did not run and pass"
+    assert " passed" in output and " skipped" not in output.splitlines()[-1]
 
 
 def test_generated_project_is_lint_clean(installed_project, project_venv):
     result = project_venv.run("ruff", "check", "src", "tests", cwd=installed_project)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_local_pipeline_command_is_documented_and_wired(installed_project):
+    makefile = (installed_project / "Makefile").read_text()
+    assert "PACKAGE := maternal_health_risk" in makefile
+    assert "pipeline:" in makefile and "-m $(PACKAGE).pipelines --env $(ENV) --sample-data" in makefile
+    for step in ("validate_data", "build_features", "train", "validate_model", "deploy", "batch_inference", "monitor"):
+        assert (installed_project / "src" / "maternal_health_risk" / "pipelines" / f"{step}.py").is_file(), step
+        notebook = (installed_project / "notebooks" / f"{step}.py").read_text()
+        assert notebook.startswith("# Databricks notebook source")
+        assert 'dbutils.widgets.get("env")' in notebook
+        assert f"from maternal_health_risk.pipelines.{step} import run" in notebook
+
+
+def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(variant_project, project_venv):
+    project = yaml.safe_load((variant_project / "configs" / "project.yml").read_text())
+    assert project["feature_store"]["enabled"] is False
+    staging = yaml.safe_load((variant_project / "configs" / "staging.yml").read_text())
+    assert staging["catalog"] is None and staging["mlflow"]["registry_uri"] == "databricks"
+    assert staging["mlflow"]["registered_model"] == "staging-clinic_variant_model"
+    lint = project_venv.run("ruff", "check", "src", "tests", cwd=variant_project)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    result = project_venv.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration", cwd=variant_project)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout

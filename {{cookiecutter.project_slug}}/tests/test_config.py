@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, load_config, merge
+from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, load_config, merge, resolve_path
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -47,3 +47,46 @@ def test_merge_overrides_leaves_and_keeps_siblings():
     base = {"a": {"x": 1, "y": 2}, "b": 1}
     assert merge(base, {"a": {"y": 3}}) == {"a": {"x": 1, "y": 3}, "b": 1}
     assert base == {"a": {"x": 1, "y": 2}, "b": 1}
+
+
+def test_specs_are_loaded_into_the_config_from_their_own_files():
+    config = load_config("local", CONFIG_DIR)
+    assert config["data_contract"]["dataset"]["key"] == "patient_id"
+    assert "feature_groups" in config["feature_mappings"]
+    assert config["feature_selection"]["include_groups"]
+    assert config["imputation"]["defaults"]["numeric"] == "median"
+    assert Path(config["repo_root"]) == CONFIG_DIR.parent
+
+
+def test_set_overrides_one_leaf_and_parses_yaml_values():
+    config = load_config(
+        "local", CONFIG_DIR, overrides=["training.hyperopt.max_evals=2", "training.split_config=[0.7, 0.3]"]
+    )
+    assert config["training"]["hyperopt"]["max_evals"] == 2
+    assert config["training"]["split_config"] == [0.7, 0.3]
+    assert (
+        config["training"]["hyperopt"]["metric"]
+        == load_config("local", CONFIG_DIR)["training"]["hyperopt"]["metric"]
+    )
+
+
+@pytest.mark.parametrize("bad", ["no_equals_sign", "=3", "environment.name=1"])
+def test_malformed_override_names_the_problem(bad):
+    with pytest.raises(ConfigError, match="--set"):
+        load_config("local", CONFIG_DIR, overrides=[bad])
+
+
+def test_relative_paths_resolve_against_the_repository_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config("local", CONFIG_DIR)
+    assert resolve_path(config, ".local") == str(CONFIG_DIR.parent / ".local")
+    assert resolve_path(config, "/abs/path") == "/abs/path"
+    assert resolve_path(config, "dbfs:/x") == "dbfs:/x"
+
+
+def test_databricks_environments_use_delta_and_local_uses_parquet():
+    assert load_config("local", CONFIG_DIR)["storage"]["format"] == "parquet"
+    for env in ("dev", "staging", "prod"):
+        config = load_config(env, CONFIG_DIR)
+        assert config["storage"]["format"] == "delta"
+        assert config["paths"]["reports"].startswith(config["paths"]["root"])

@@ -1,13 +1,16 @@
 """Load the settings for one environment: configs/project.yml overlaid by configs/<env>.yml.
 
 Pipelines are configured by these files only, so moving from a laptop to staging or prod is
-a different `--env`, never a code change.
+a different `--env`, never a code change. The declarative specs (data contract, feature
+mappings, feature selection, imputation) are read from their own files in configs/ into the
+same mapping, and `--set key=value` overrides any leaf for one run.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,13 @@ REQUIRED_KEYS = (
     "mlflow.experiment",
     "mlflow.registered_model",
 )
+# Specs a team edits to change what the pipeline checks and learns from, one file each.
+SPEC_FILES = {
+    "data_contract": "data_contract.yml",
+    "feature_mappings": "feature_mappings.yml",
+    "feature_selection": "feature_selection_config.yml",
+    "imputation": "imputation.yml",
+}
 
 
 class ConfigError(ValueError):
@@ -77,11 +87,11 @@ def lookup(config: dict[str, Any], dotted_key: str) -> Any:
     return value
 
 
-def load_config(env: str, config_dir: Path | None = None) -> dict[str, Any]:
+def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
     """The merged settings of environment `env`, checked for the keys every pipeline needs."""
     if env not in ENVIRONMENTS:
         raise ConfigError(f"--env {env!r} is not one of {', '.join(ENVIRONMENTS)}")
-    folder = config_dir or find_config_dir()
+    folder = Path(config_dir or find_config_dir()).resolve()
     config = merge(_read_yaml(folder / "project.yml"), _read_yaml(folder / f"{env}.yml"))
     missing = [key for key in REQUIRED_KEYS if _absent(config, key)]
     if missing:
@@ -89,7 +99,40 @@ def load_config(env: str, config_dir: Path | None = None) -> dict[str, Any]:
     if config["environment"] != env:
         found = config["environment"]
         raise ConfigError(f"{folder / (env + '.yml')}: environment is {found!r}, expected {env!r}")
-    return config
+    for key, filename in SPEC_FILES.items():
+        # An environment file may adjust a spec (e.g. a smaller min_rows in dev) under the same key.
+        config[key] = merge(_read_yaml(folder / filename), config.get(key) or {})
+    config["repo_root"] = str(folder.parent)
+    return apply_overrides(config, overrides)
+
+
+def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A copy of `config` with each 'dotted.key=value' set; values are parsed as YAML (4, true, [a, b])."""
+    updated = copy.deepcopy(config)
+    for override in overrides:
+        key, separator, raw_value = override.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. training.hyperopt.max_evals=5")
+        try:
+            value = yaml.safe_load(raw_value)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--set {override!r}: value is not valid YAML ({error})") from error
+        node = updated
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {override!r}: {part!r} holds a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return updated
+
+
+def resolve_path(config: dict[str, Any], path: str) -> str:
+    """`path` as given when absolute or a URI; else relative to the repository root, not the cwd."""
+    if "://" in path or path.startswith(("/", "dbfs:")):
+        return path
+    return str(Path(config["repo_root"]) / path)
 
 
 def _absent(config: dict[str, Any], dotted_key: str) -> bool:

@@ -1,0 +1,117 @@
+"""Benchmark the generated project's ML pipeline: `make pipeline` end to end, and feature
+engineering throughput at 100k / 300k / 1M rows.
+
+    python benchmarks/pipeline.py [--venv PATH] [--runs 2] [--rows 100000,300000,1000000]
+
+Bakes the default project with `mlstack init` into benchmarks/.work/, installs it into a
+virtualenv (--venv, else $MLSTACK_TEST_VENV, else benchmarks/.work/venv), then
+1. runs `python -m <package>.pipelines --env local --sample-data` (what `make pipeline` runs)
+   `--runs` times from an empty .local/, reporting wall time (process start included) and the
+   per-step breakdown the pipeline writes to .local/reports/pipeline/latest.json;
+2. runs benchmarks/feature_engineering_job.py in that virtualenv for each row count.
+Prints Markdown tables ready for benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+PACKAGE = "maternal_health_risk"
+
+
+def bake() -> Path:
+    out = WORK / "project"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    settings = WORK / "cookiecutter.yml"
+    settings.write_text(f"replay_dir: {WORK / 'replay'}\ncookiecutters_dir: {WORK / 'cookiecutters'}\n")
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(settings)}
+    beside_python = Path(sys.executable).parent / "mlstack"
+    mlstack = str(beside_python) if beside_python.exists() else shutil.which("mlstack")
+    if mlstack is None:
+        raise SystemExit("mlstack is not installed: pip install -e . first")
+    command = [mlstack, "init", "--no-input", "-o", str(out)]
+    subprocess.run(command, check=True, env=env, capture_output=True)
+    return out / "maternal-health-risk"
+
+
+def uv() -> list[str]:
+    found = shutil.which("uv")
+    return [found] if found else [sys.executable, "-m", "uv"]
+
+
+def prepare_venv(venv: Path, project: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([*uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run([*uv(), "pip", "install", "--quiet", "--python", str(python), "-e", f"{project}[dev]"], check=True)
+    return python
+
+
+def run_pipeline(python: Path, project: Path) -> dict:
+    shutil.rmtree(project / ".local", ignore_errors=True)
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    started = time.perf_counter()
+    done = subprocess.run([str(python), "-m", f"{PACKAGE}.pipelines", "--env", "local", "--sample-data"],
+                          cwd=project, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"pipeline failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    timings = json.loads((project / ".local" / "reports" / "pipeline" / "latest.json").read_text())
+    timings["wall_seconds"] = round(wall, 1)
+    return timings
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venv", type=Path, default=Path(os.environ.get("MLSTACK_TEST_VENV") or WORK / "venv"))
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--rows", default="100000,300000,1000000")
+    parser.add_argument("--skip-pipeline", action="store_true")
+    args = parser.parse_args()
+
+    project = bake()
+    python = prepare_venv(args.venv, project)
+    print(f"machine: {os.cpu_count()} cores, load average before: {load_average()}\n")
+
+    if not args.skip_pipeline:
+        runs = [run_pipeline(python, project) for _ in range(args.runs)]
+        steps = list(runs[0]["steps"])
+        print("| step | " + " | ".join(f"run {i + 1} (s)" for i in range(len(runs))) + " |")
+        print("|---|" + "---:|" * len(runs))
+        for step in steps:
+            print(f"| {step} | " + " | ".join(f"{r['steps'][step]:.1f}" for r in runs) + " |")
+        print("| in-process total | " + " | ".join(f"{r['total_seconds']:.1f}" for r in runs) + " |")
+        print("| **wall, process start to exit** | " + " | ".join(f"**{r['wall_seconds']:.1f}**" for r in runs) + " |")
+        print(f"\nload average after: {load_average()}\n")
+
+    if args.rows:
+        job = HERE / "feature_engineering_job.py"
+        done = subprocess.run([str(python), str(job), "--rows", args.rows, "--work", str(WORK / "features")],
+                              cwd=project, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"feature benchmark failed:\n{done.stderr[-3000:]}")
+        print(done.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure ML logic (pandas, numpy, scikit-learn): no Spark, no MLflow, no files. Test it directly."""

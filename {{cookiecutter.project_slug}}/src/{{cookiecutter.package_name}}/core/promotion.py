@@ -1,0 +1,82 @@
+"""The gates a challenger must pass to become champion: thresholds, fairness, and the champion itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .evaluation import FairnessResult
+
+
+@dataclass(frozen=True)
+class Check:
+    """One gate: its name, whether it passed, and a sentence saying why."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class ValidationOutcome:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [check for check in self.checks if not check.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "checks": [asdict(check) for check in self.checks]}
+
+
+def check_thresholds(metrics: dict[str, float], thresholds: dict[str, dict[str, float]]) -> list[Check]:
+    """Each configured metric bound ({min: x} and/or {max: y}) against the challenger's metrics."""
+    checks = []
+    for metric, bounds in thresholds.items():
+        value = metrics.get(metric)
+        if value is None:
+            raise ValueError(f"validation.thresholds.{metric}: unknown metric; use one of {sorted(metrics)}")
+        for bound, limit in (bounds or {}).items():
+            if bound not in ("min", "max"):
+                raise ValueError(f"validation.thresholds.{metric}.{bound}: use min or max")
+            ok = not math.isnan(value) and (value >= limit if bound == "min" else value <= limit)
+            relation = ">=" if bound == "min" else "<="
+            checks.append(
+                Check(f"threshold:{metric}:{bound}", ok, f"{metric}={value:.4f}, needs {relation} {limit}")
+            )
+    return checks
+
+
+def check_fairness(result: FairnessResult, max_gap: float) -> Check:
+    """The metric may differ between judged groups by at most `max_gap`."""
+    values = ", ".join(f"{g}={result.per_group[g][result.metric]:.3f}" for g in result.judged_groups)
+    detail = f"{result.metric} gap across {result.attribute} = {result.gap:.3f} (max {max_gap}); {values}"
+    return Check(f"fairness:{result.attribute}", result.gap <= max_gap, detail)
+
+
+def check_champion(
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    *,
+    metric: str,
+    min_improvement: float,
+    champion_version: str | None = None,
+) -> Check:
+    """The challenger must beat the current champion by `min_improvement`; with no champion it passes."""
+    if champion is None:
+        return Check(
+            "champion_challenger", True, "no champion yet: the first validated model becomes champion"
+        )
+    new, old = challenger[metric], champion[metric]
+    ok = new >= old + min_improvement
+    verdict = "beats" if ok else "does not beat"
+    detail = (
+        f"challenger {metric}={new:.4f} {verdict} champion v{champion_version} {metric}={old:.4f} "
+        f"by the required margin {min_improvement}"
+    )
+    return Check("champion_challenger", ok, detail)

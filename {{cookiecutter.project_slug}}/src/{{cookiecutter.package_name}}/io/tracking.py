@@ -1,0 +1,197 @@
+"""MLflow at the edge: tracking setup, model logging, the registry and its aliases.
+
+Works with MLflow 2.x (Databricks Runtime 15.4 LTS ML ships 2.13) and 3.x (PyPI): options that
+exist in only one of them are passed only when the installed version accepts them.
+Promotion uses aliases (`challenger`, `champion`), never the deprecated stages.
+"""
+
+from __future__ import annotations
+
+import getpass
+import inspect
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import resolve_path
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def configure_mlflow(config: dict[str, Any]) -> str:
+    """Point MLflow at this environment's tracking server, registry and experiment; returns its id."""
+    import mlflow
+
+    settings = config["mlflow"]
+    tracking_uri = _local_uri(config, settings["tracking_uri"])
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(_local_uri(config, settings["registry_uri"]))
+    name = settings["experiment"]
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        location = settings.get("artifact_location")
+        artifact_location = Path(resolve_path(config, location)).resolve().as_uri() if location else None
+        if artifact_location:
+            Path(resolve_path(config, location)).mkdir(parents=True, exist_ok=True)
+        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_location)
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def _local_uri(config: dict[str, Any], uri: str) -> str:
+    """A relative sqlite path is relative to the repository root, wherever the command runs."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        path = Path(resolve_path(config, uri[len(prefix) :]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return uri
+
+
+def model_name(config: dict[str, Any]) -> str:
+    return str(config["mlflow"]["registered_model"])
+
+
+def log_sklearn_model(model: Any, input_example: Any, *, artifact_name: str = "model") -> Any:
+    """Log a fitted scikit-learn model whose pyfunc returns class probabilities; returns ModelInfo."""
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, model.predict_proba(input_example))
+    options: dict[str, Any] = {
+        "signature": signature,
+        "input_example": input_example.head(5),
+        "pyfunc_predict_fn": "predict_proba",
+        # Explicit requirements: inferring them costs seconds per model and can pick up the whole venv.
+        "pip_requirements": _pip_requirements(),
+    }
+    accepted = inspect.signature(mlflow.sklearn.log_model).parameters
+    if "name" in accepted:  # MLflow 3 renamed artifact_path to name
+        options["name"] = artifact_name
+    else:
+        options["artifact_path"] = artifact_name
+    if "skops_trusted_types" in accepted:  # MLflow 3 saves with skops locally: trust this model's own types
+        options["skops_trusted_types"] = _skops_types(model)
+    return mlflow.sklearn.log_model(model, **options)
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    packages = ["mlflow", "scikit-learn", "pandas", "numpy", "scipy"]
+    return [f"{name}=={version(name)}" for name in packages]
+
+
+def _skops_types(model: Any) -> list[str]:
+    try:
+        import skops.io as sio
+    except ImportError:
+        return []
+    return sio.get_untrusted_types(data=sio.dumps(model))
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str | None
+    tags: dict[str, str]
+
+
+def client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def register_model(model_uri: str, name: str, tags: dict[str, str]) -> RegisteredVersion:
+    """Register a new version of `name` with audit tags."""
+    import mlflow
+
+    version = mlflow.register_model(model_uri, name)
+    mlflow_client = client()
+    for key, value in tags.items():
+        mlflow_client.set_model_version_tag(name, version.version, key, value)
+    return RegisteredVersion(name, str(version.version), version.run_id, dict(tags))
+
+
+def version_by_alias(name: str, alias: str) -> RegisteredVersion | None:
+    """The version holding `alias`, or None when the alias (or the model) does not exist yet."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return RegisteredVersion(name, str(version.version), version.run_id, dict(version.tags or {}))
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(name, alias, version)
+
+
+def delete_alias(name: str, alias: str) -> None:
+    client().delete_registered_model_alias(name, alias)
+
+
+def tag_version(name: str, version: str, tags: dict[str, str], description: str | None = None) -> None:
+    """Tags (and optionally the description) shown on the model version's page."""
+    mlflow_client = client()
+    for key, value in tags.items():
+        mlflow_client.set_model_version_tag(name, version, key, str(value))
+    if description is not None:
+        mlflow_client.update_model_version(name, version, description=description)
+
+
+def load_scoring_model(name: str, version: str) -> Any:
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+
+
+def model_input_columns(model: Any) -> list[str]:
+    """The input columns a logged model expects (its signature), so each version gets its own features."""
+    return list(model.metadata.get_input_schema().input_names())
+
+
+# --- audit: who, when, which commit ---------------------------------------------------------
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def current_actor(spark: Any | None = None) -> str:
+    """Who runs this: the Databricks user or service principal (via Spark), else the OS user."""
+    if spark is not None and "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        try:
+            return str(spark.sql("SELECT current_user() AS actor").collect()[0]["actor"])
+        except Exception:  # noqa: BLE001 - audit falls back rather than blocking a deploy
+            pass
+    return os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or getpass.getuser()
+
+
+def current_commit(config: dict[str, Any]) -> str:
+    """The git commit the code came from: $GIT_COMMIT (set by CI/jobs), else the checkout's HEAD."""
+    for variable in ("GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILD_SOURCEVERSION"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=config["repo_root"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"

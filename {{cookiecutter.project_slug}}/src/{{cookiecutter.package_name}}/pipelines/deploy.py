@@ -1,0 +1,91 @@
+"""Step 5: promote the validated challenger to champion by moving MLflow aliases.
+
+Deploy code, not models: each environment trains and validates its own model from the code
+of its branch, so this step only ever promotes a version registered in the same environment.
+Who promoted which version, when, and from which commit is recorded as tags on the version.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..io import tracking
+from ..spark.session import on_databricks
+from .common import PipelineError, StepContext, cli_main, run_step
+
+
+@dataclass
+class DeployResult:
+    model_name: str
+    version: str
+    previous_champion: str | None
+    promoted: bool
+
+    def summary(self) -> str:
+        if not self.promoted:
+            return f"{self.model_name} v{self.version} is already '{tracking.CHAMPION}': nothing to do"
+        before = f"v{self.previous_champion}" if self.previous_champion else "none"
+        return f"{self.model_name} v{self.version} is now '{tracking.CHAMPION}' (previous champion: {before})"
+
+
+def deploy(context: StepContext) -> DeployResult:
+    """Move `champion` to the challenger if validate_model passed it; refuse otherwise."""
+    config = context.config
+    tracking.configure_mlflow(config)
+    name = tracking.model_name(config)
+    challenger = tracking.version_by_alias(name, tracking.CHALLENGER)
+    champion = tracking.version_by_alias(name, tracking.CHAMPION)
+    if challenger is None:
+        if champion is not None:
+            return DeployResult(name, champion.version, None, promoted=False)
+        raise PipelineError(
+            f"model {name!r} has no '{tracking.CHALLENGER}' version: run train and validate_model first"
+        )
+    status = challenger.tags.get("validation_status", "missing")
+    if status != "passed":
+        raise PipelineError(
+            f"{name} v{challenger.version} has validation_status={status!r}: only a version that "
+            "passed validate_model can become champion"
+        )
+    if champion is not None and champion.version == challenger.version:
+        tracking.delete_alias(name, tracking.CHALLENGER)
+        return DeployResult(name, challenger.version, None, promoted=False)
+
+    # Spark only tells who runs a job on Databricks; locally the OS user is enough (and starts no JVM).
+    actor = tracking.current_actor(context.spark if on_databricks() else None)
+    commit = tracking.current_commit(config)
+    tracking.set_alias(name, tracking.CHAMPION, challenger.version)
+    tracking.delete_alias(name, tracking.CHALLENGER)
+    tracking.tag_version(
+        name,
+        challenger.version,
+        {
+            "deployed_by": actor,
+            "deployed_at": tracking.utc_now(),
+            "deployed_from_commit": commit,
+            "deployed_environment": context.env,
+            "previous_champion_version": champion.version if champion else "none",
+        },
+    )
+    if champion is not None:
+        tracking.tag_version(
+            name,
+            champion.version,
+            {"replaced_by_version": challenger.version, "retired_at": tracking.utc_now()},
+        )
+    return DeployResult(name, challenger.version, champion.version if champion else None, promoted=True)
+
+
+def run(env: str, overrides: Sequence[str] = ()) -> DeployResult:
+    """Entry point of the notebook and the command line."""
+    return run_step(deploy, env, overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli_main(deploy, __doc__.splitlines()[0], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Spark DataFrame code: the session, data contract profiling, and feature computation."""

@@ -1,0 +1,64 @@
+"""Shared fixtures: one local SparkSession per test run, and configs that write only to tmp folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import load_config
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def local_overrides(root: Path) -> list[str]:
+    """Settings that keep every table, report and MLflow file of a test under `root`, with a tiny budget."""
+    return [
+        f"paths.root={root}",
+        f"paths.reports={root / 'reports'}",
+        f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
+        f"mlflow.registry_uri=sqlite:///{root / 'mlflow.db'}",
+        f"mlflow.artifact_location={root / 'mlartifacts'}",
+        "training.hyperopt.max_evals=3",
+        "sample_data.training_rows=5000",
+        "sample_data.scoring_rows=1000",
+    ]
+
+
+@pytest.fixture(scope="session")
+def config_at():
+    """A function: the local config with every table, report and MLflow file under `root`."""
+
+    def _config_at(root: Path, *overrides: str) -> dict:
+        return load_config("local", CONFIG_DIR, overrides=[*local_overrides(root), *overrides])
+
+    return _config_at
+
+
+@pytest.fixture(scope="session")
+def overrides_at():
+    """A function: the `--set` values that point a command-line run at `root` (see local_overrides)."""
+    return local_overrides
+
+
+@pytest.fixture
+def make_config(tmp_path, config_at):
+    """The local config redirected to this test's tmp folder; extra 'key=value' overrides win."""
+
+    def _make(*overrides: str) -> dict:
+        return config_at(tmp_path, *overrides)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one local SparkSession of the test run (starting one costs seconds)."""
+    from {{ cookiecutter.package_name }}.spark.session import get_spark
+
+    root = tmp_path_factory.mktemp("spark")
+    session = get_spark(load_config("local", CONFIG_DIR, overrides=local_overrides(root)))
+    yield session
+    session.stop()

@@ -1,0 +1,135 @@
+"""The whole local pipeline on a small synthetic sample: what `make pipeline` does, checked end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.config import apply_overrides
+from {{ cookiecutter.package_name }}.io import tracking
+from {{ cookiecutter.package_name }}.io.tables import read_table, write_table
+from {{ cookiecutter.package_name }}.pipelines import validate_data as validate_data_step
+from {{ cookiecutter.package_name }}.pipelines.__main__ import run_pipeline
+from {{ cookiecutter.package_name }}.pipelines.common import (
+    DataContractViolation,
+    ModelRejected,
+    PipelineError,
+    StepContext,
+)
+from {{ cookiecutter.package_name }}.pipelines.deploy import deploy
+from {{ cookiecutter.package_name }}.pipelines.train import train
+from {{ cookiecutter.package_name }}.pipelines.validate_data import validate_data
+from {{ cookiecutter.package_name }}.pipelines.validate_model import validate_model
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pipeline(spark, tmp_path_factory, config_at):
+    """One full run (sample data, all seven steps, fresh and drifted batches) shared by the tests below."""
+    root = tmp_path_factory.mktemp("pipeline")
+    context = StepContext(config_at(root), spark)
+    return context, run_pipeline(context, with_sample_data=True)
+
+
+def test_a_model_version_is_registered_and_holds_the_champion_alias(pipeline):
+    context, run = pipeline
+    name = context.config["mlflow"]["registered_model"]
+    champion = tracking.version_by_alias(name, tracking.CHAMPION)
+    assert champion is not None and champion.version == run.results["train"].version
+    assert champion.tags["validation_status"] == "passed"
+    for audit_tag in ("deployed_by", "deployed_at", "deployed_from_commit", "trained_by", "git_commit"):
+        assert champion.tags.get(audit_tag), audit_tag
+    assert tracking.version_by_alias(name, tracking.CHALLENGER) is None
+
+
+def test_every_trial_is_tracked_and_the_model_has_signature_and_importance(pipeline):
+    import mlflow
+
+    context, run = pipeline
+    train_run = mlflow.get_run(run.results["train"].run_id)
+    trials = mlflow.search_runs(filter_string=f"tags.mlflow.parentRunId = '{train_run.info.run_id}'")
+    assert len(trials) == context.config["training"]["hyperopt"]["max_evals"]
+    assert "metrics.roc_auc" in trials.columns
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(train_run.info.run_id)}
+    assert {"feature_importance.json", "feature_importance.png"} <= artifacts
+    info = mlflow.models.get_model_info(
+        f"models:/{run.results['train'].model_name}/{run.results['train'].version}"
+    )
+    assert info.signature is not None and info.saved_input_example_info is not None
+
+
+def test_predictions_are_written_with_model_version_run_id_and_time(pipeline, spark):
+    context, run = pipeline
+    predictions = read_table(spark, context.config, "predictions").toPandas()
+    fresh = run.results["batch_inference"]
+    batch = predictions[predictions.batch_id == fresh.batch_id]
+    assert len(batch) == context.config["sample_data"]["scoring_rows"]
+    assert set(batch.model_version) == {run.results["train"].version}
+    assert batch.model_run_id.iloc[0] == run.results["train"].run_id
+    assert batch.scored_at.notna().all() and batch.risk_score.between(0, 1).all()
+    assert predictions.batch_id.nunique() == 2  # the fresh and the drifted batch were appended
+
+
+def test_drift_is_reported_on_the_drifted_batch_and_not_on_the_fresh_one(pipeline):
+    _, run = pipeline
+    fresh, drifted = run.results["monitor"], run.results["monitor_drifted"]
+    assert not fresh.retrain and fresh.drifted_features == []
+    assert drifted.retrain and len(drifted.drifted_features) >= 2
+    assert drifted.performance_drop is not None and drifted.performance_drop > 0.05
+    report = json.loads((Path(drifted.report_dir) / "report.json").read_text())
+    assert report["retrain"] is True and report["batch_id"] == drifted.batch_id
+    assert (Path(drifted.report_dir) / "summary.md").read_text().count("Retrain recommended") == 1
+    assert (Path(drifted.report_dir) / "drift.png").stat().st_size > 0
+
+
+def test_a_worse_challenger_is_not_promoted(pipeline):
+    context, _ = pipeline
+    name = context.config["mlflow"]["registered_model"]
+    champion_before = tracking.version_by_alias(name, tracking.CHAMPION).version
+    # Only the weakest feature: a model that cannot beat the champion.
+    weak = StepContext(
+        apply_overrides(
+            context.config,
+            [
+                "feature_selection.include_groups=[]",
+                "feature_selection.include_features=[distance_to_clinic_km]",
+                "feature_selection.exclude_features=[]",
+                "training.hyperopt.max_evals=1",
+            ],
+        ),
+        context.spark,
+    )
+    challenger = train(weak)
+    with pytest.raises(ModelRejected, match="champion_challenger"):
+        validate_model(weak)
+    with pytest.raises(PipelineError, match="validation_status='rejected'"):
+        deploy(weak)
+    assert tracking.version_by_alias(name, tracking.CHAMPION).version == champion_before
+    rejected = tracking.version_by_alias(name, tracking.CHALLENGER)
+    assert rejected.version == challenger.version and rejected.tags["validation_status"] == "rejected"
+
+
+def test_broken_input_fails_validation_naming_the_column(pipeline, spark):
+    context, _ = pipeline
+    good = read_table(spark, context.config, "training_data").toPandas()
+    broken = good.assign(age=pd.Series([130] * 5 + list(good.age[5:]), dtype="int64"))
+    broken_config = apply_overrides(context.config, ["tables.training_data=broken_history"])
+    write_table(spark.createDataFrame(broken), broken_config, "training_data")
+    with pytest.raises(DataContractViolation, match=r"age \(max: 5 value\(s\) above 60\)"):
+        validate_data(StepContext(broken_config, spark))
+
+
+def test_the_command_line_prints_one_error_line_and_exits_1(pipeline, overrides_at, capsys):
+    context, _ = pipeline
+    root = Path(context.config["paths"]["root"])
+    settings = [arg for override in overrides_at(root) for arg in ("--set", override)]
+    code = validate_data_step.main(
+        ["--env", "local", *settings, "--set", "tables.training_data=broken_history"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith("error: ") and "age (max:" in err[0]

@@ -1,6 +1,7 @@
 """Prune unchosen options, record the answers, and start the git history."""
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -9,7 +10,11 @@ sys.dont_write_bytecode = True
 # Ctrl-C reaches the hook too: stop quietly and let mlstack report it once.
 signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
-sys.path.insert(0, str(Path(CONTEXT["_repo_dir"]) / "hooks"))
+# Hooks run inside the new project: a relative template path (`cookiecutter .`) was relative
+# to the directory cookiecutter started in, which the shell's $PWD still names.
+TEMPLATE_DIR = Path(os.environ.get("PWD", ".")) / CONTEXT["_repo_dir"]
+CONTEXT["_repo_dir"] = str(TEMPLATE_DIR)
+sys.path.insert(0, str(TEMPLATE_DIR / "hooks"))
 
 from template_layout import prune  # noqa: E402
 from template_setup import init_git, write_answers  # noqa: E402

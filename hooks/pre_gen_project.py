@@ -1,6 +1,7 @@
 """Refuse to render when an answer is invalid: one line per problem, nothing written."""
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ sys.dont_write_bytecode = True
 # Ctrl-C reaches the hook too: stop quietly and let mlstack report it once.
 signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
-TEMPLATE_DIR = Path(CONTEXT["_repo_dir"])
+# Hooks run inside the new project: a relative template path (`cookiecutter .`) was relative
+# to the directory cookiecutter started in, which the shell's $PWD still names.
+TEMPLATE_DIR = Path(os.environ.get("PWD", ".")) / CONTEXT["_repo_dir"]
+CONTEXT["_repo_dir"] = str(TEMPLATE_DIR)
 sys.path.insert(0, str(TEMPLATE_DIR / "hooks"))
 
 from template_questions import validate  # noqa: E402

@@ -33,7 +33,17 @@ CHOICE_FILES: dict[str, dict[str, list[str]]] = {
         "no": [],
     },
     "serving": {
-        "yes": [],
+        "yes": [
+            "src/*/serving/**",
+            "src/*/core/scoring_request.py",
+            "src/*/core/serving_metrics.py",
+            "src/*/io/serving_endpoint.py",
+            "src/*/pipelines/serving_health.py",
+            "tests/serving/**",
+            "terraform/modules/ml_project/serving.tf",
+            "ci/champion_version.py",
+            "docs/serving.md",
+        ],
         "no": [],
     },
     "unity_catalog": {
@@ -56,8 +66,12 @@ def _choice_value(value: object) -> str:
 
 def _matches(relative_path: str, pattern: str) -> bool:
     if pattern.endswith("/**"):
-        prefix = pattern[:-3]
-        return relative_path == prefix or relative_path.startswith(prefix + "/")
+        # A folder and everything in it; `*` in the folder part matches one path component.
+        prefix = pattern[:-3].split("/")
+        parts = relative_path.split("/")
+        return len(parts) > len(prefix) and all(
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(parts, prefix)
+        )
     return fnmatch.fnmatchcase(relative_path, pattern)
 
 

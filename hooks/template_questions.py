@@ -59,6 +59,8 @@ ASKED_WHEN: dict[str, Callable[[Answers], bool]] = {
     "serverless": _uses_unity_catalog,
     "node_type": lambda answers: not _is_true(answers.get("serverless")),
     "num_workers": lambda answers: not _is_true(answers.get("serverless")),
+    "serving_workload_size": lambda answers: _is_true(answers.get("serving")),
+    "serving_scale_to_zero_prod": lambda answers: _is_true(answers.get("serving")),
 }
 
 
@@ -456,6 +458,7 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "num_workers": check_num_workers,
     "serverless": check_boolean,
     "serving": check_boolean,
+    "serving_scale_to_zero_prod": check_boolean,
     "python_version": check_python_version,
 }
 

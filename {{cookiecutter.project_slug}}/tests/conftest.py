@@ -62,3 +62,14 @@ def spark(tmp_path_factory):
     session = get_spark(load_config("local", CONFIG_DIR, overrides=local_overrides(root)))
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline(spark, tmp_path_factory, config_at):
+    """One full local run (sample data, all seven steps, fresh and drifted batches) for end-to-end tests."""
+    from {{ cookiecutter.package_name }}.pipelines.__main__ import run_pipeline
+    from {{ cookiecutter.package_name }}.pipelines.common import StepContext
+
+    root = tmp_path_factory.mktemp("pipeline")
+    context = StepContext(config_at(root), spark)
+    return context, run_pipeline(context, with_sample_data=True)

@@ -1,4 +1,7 @@
-"""The whole local pipeline on a small synthetic sample: what `make pipeline` does, checked end to end."""
+"""The whole local pipeline on a small synthetic sample: what `make pipeline` does, checked end to end.
+
+The run itself is the `pipeline` fixture (tests/conftest.py), shared with other end-to-end tests.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from {{ cookiecutter.package_name }}.config import apply_overrides
 from {{ cookiecutter.package_name }}.io import tracking
 from {{ cookiecutter.package_name }}.io.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.pipelines import validate_data as validate_data_step
-from {{ cookiecutter.package_name }}.pipelines.__main__ import run_pipeline
 from {{ cookiecutter.package_name }}.pipelines.common import (
     DataContractViolation,
     ModelRejected,
@@ -25,14 +27,6 @@ from {{ cookiecutter.package_name }}.pipelines.validate_data import validate_dat
 from {{ cookiecutter.package_name }}.pipelines.validate_model import validate_model
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pipeline(spark, tmp_path_factory, config_at):
-    """One full run (sample data, all seven steps, fresh and drifted batches) shared by the tests below."""
-    root = tmp_path_factory.mktemp("pipeline")
-    context = StepContext(config_at(root), spark)
-    return context, run_pipeline(context, with_sample_data=True)
 
 
 def test_a_model_version_is_registered_and_holds_the_champion_alias(pipeline):

@@ -19,11 +19,17 @@ import pandas as pd
 from ..core.drift import FeatureDrift, decide_retrain, drift_rows, feature_drift, numeric_psi
 from ..core.evaluation import classification_metrics, positive_scores
 from ..core.plots import drift_figure
+{%- if cookiecutter.serving %}
+from ..core.serving_metrics import serving_metric_values, serving_summary_lines
+{%- endif %}
 from ..io import tracking
 from ..io.reports import report_dir, write_json, write_text
 from ..io.tables import read_table, table_exists
 from .common import PipelineError, StepContext, cli_main, run_step
 from .model_data import load_model_data
+{%- if cookiecutter.serving %}
+from .serving_health import serving_health
+{%- endif %}
 
 
 @dataclass
@@ -102,6 +108,10 @@ def monitor(context: StepContext) -> MonitorResult:
         "performance": performance,
         "features": drift_rows(drifts),
     }
+{%- if cookiecutter.serving %}
+    # Operational figures of the real-time endpoint; they alert but never decide a retrain.
+    report["serving"] = serving_health(context)
+{%- endif %}
     write_json(folder, "report.json", report)
     top = sorted(drifts, key=lambda d: -d.psi)[:9]
     figure = drift_figure(reference, current, [(d.feature, d.kind, d.psi) for d in top])
@@ -127,6 +137,9 @@ def monitor(context: StepContext) -> MonitorResult:
         }
         if performance.get("drop") is not None:
             metrics["performance_drop"] = performance["drop"]
+{%- if cookiecutter.serving %}
+        metrics.update(serving_metric_values(report["serving"]))
+{%- endif %}
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(folder), "monitoring_report")
 
@@ -204,6 +217,9 @@ def _summary_markdown(report: dict[str, Any], drifts: list[FeatureDrift]) -> str
             f"| {drift.feature} | {drift.psi:.3f} | {drift.test} | {drift.p_value:.2g} | "
             f"{'yes' if drift.drifted else ''} |"
         )
+{%- if cookiecutter.serving %}
+    lines += serving_summary_lines(report["serving"])
+{%- endif %}
     lines += ["", "![drift](drift.png)", ""]
     return "\n".join(lines)
 

@@ -88,10 +88,51 @@ def test_only_the_broken_environment_is_reported(project):
 
 
 @pytest.mark.parametrize("answers", [{"serverless": True}, {"unity_catalog": False, "feature_store": False},
-                                     {"cloud": "aws"}, {"cloud": "gcp", "num_workers": "0"}])
+                                     {"cloud": "aws"}, {"cloud": "gcp", "num_workers": "0"},
+                                     {"serving": True, "cloud": "gcp", "unity_catalog": False}])
 def test_other_variants_pass_every_terraform_rule(tmp_path, answers):
     sets = [arg for key, value in answers.items() for arg in ("--set", f"{key}={value}")]
     assert runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path), *sets]).exit_code == 0
     report = run_check(tmp_path / "maternal-health-risk", Policy(), select=["TF"], today=TODAY)
     assert report.findings == []
     assert re.search(r"TF10\d", " ".join(report.rules))
+
+
+@pytest.fixture(scope="module")
+def serving_baked(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tf-check-serving")
+    assert runner.invoke(app, ["init", "--no-input", "-o", str(out), "--set", "serving=true"]).exit_code == 0
+    return out / "maternal-health-risk"
+
+
+@pytest.fixture
+def serving_project(serving_baked, tmp_path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(serving_baked, copy, symlinks=True)
+    return copy
+
+
+def test_a_serving_project_passes_every_rule_of_mlstack_check(serving_baked):
+    assert (serving_baked / MODULE / "serving.tf").is_file()
+    report = run_check(serving_baked, Policy(), today=TODAY)
+    assert report.findings == [], [f"{f.rule}: {f.message}" for f in report.findings]
+    assert "TF109" in report.rules and report.exit_code == 0
+
+
+SERVING_BREAKERS = {
+    "ungated": (lambda p: edit(p, f"{MODULE}/serving.tf", "  count = var.serving_model_version == null ? 0 : 1\n", ""),
+                "serving endpoint `champion` is declared before any model version exists"),
+    "fixed-version": (lambda p: edit(p, f"{MODULE}/serving.tf", "entity_version        = var.serving_model_version",
+                                     'entity_version        = "3"'),
+                      "serving endpoint `champion` serves a fixed model version"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(SERVING_BREAKERS))
+def test_serving_endpoint_rule_fails_an_endpoint_not_gated_on_the_champion_version(serving_project, breakage):
+    breaker, message = SERVING_BREAKERS[breakage]
+    breaker(serving_project)
+    report = run_check(serving_project, Policy(), select=["TF109"], today=TODAY)
+    [finding] = report.findings
+    assert message in finding.message and finding.severity == "warning"
+    assert finding.path == f"{MODULE}/serving.tf" and finding.line

@@ -22,6 +22,14 @@ SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
 LEFTOVER_JINJA = re.compile(r"\{%|%\}|\{#|#\}|cookiecutter\.")
 
 
+# One serving bake per CI platform, each on another cloud (GitHub on AWS: its state credentials expire).
+SERVING_CLOUD = {"github_actions": "aws", "azure_devops": "gcp", "gitlab": "azure"}
+
+
+def serving_bake(ci_platform: str) -> Path:
+    return baked(SERVING_CLOUD[ci_platform], ci_platform, serving=True)
+
+
 def run_check_jsonschema(schema: str, files: list[Path], *flags: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *flags, *map(str, files)]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -84,7 +92,8 @@ SCHEMA_RUNS = {
 @pytest.mark.parametrize("schema", sorted(SCHEMA_RUNS))
 def test_every_generated_ci_file_validates_against_its_official_schema(schema):
     ci_platform, pattern, flags = SCHEMA_RUNS[schema]
-    projects = [baked(cloud, ci_platform) for cloud in CLOUDS] + [baked("aws", ci_platform, **CUSTOM_BRANCHES)]
+    projects = [baked(cloud, ci_platform) for cloud in CLOUDS] + [baked("aws", ci_platform, **CUSTOM_BRANCHES),
+                                                                 serving_bake(ci_platform)]
     files = [path for project in projects for path in sorted(project.glob(pattern))]
     assert len(files) >= len(projects)
     result = run_check_jsonschema(schema, files, *flags)
@@ -165,9 +174,10 @@ def test_github_prod_environment_is_used_only_by_the_release_deploy_and_rollback
     }
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
-def test_github_workflows_follow_the_security_rules(cloud):
-    project = baked(cloud, "github_actions")
+@pytest.mark.parametrize("cloud,answers", [(cloud, {}) for cloud in CLOUDS] + [("aws", {"serving": True})],
+                         ids=[*CLOUDS, "aws-serving"])
+def test_github_workflows_follow_the_security_rules(cloud, answers):
+    project = baked(cloud, "github_actions", **answers)
     for name, flow in workflows(project).items():
         assert "pull_request_target" not in flow["on"] and "workflow_run" not in flow["on"], name
         assert flow.get("permissions") in ({}, {"contents": "read"}), name
@@ -295,9 +305,10 @@ def test_azure_devops_pull_request_jobs_and_output_variables_are_wired(cloud):
     assert plan_template["parameters"] == {"environment": "staging", "actions": "check plan outputs"}
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
-def test_azure_devops_pipelines_follow_the_security_rules(cloud):
-    project = baked(cloud, "azure_devops")
+@pytest.mark.parametrize("cloud,answers", [(cloud, {}) for cloud in CLOUDS] + [("gcp", {"serving": True})],
+                         ids=[*CLOUDS, "gcp-serving"])
+def test_azure_devops_pipelines_follow_the_security_rules(cloud, answers):
+    project = baked(cloud, "azure_devops", **answers)
     files = pipelines(project)
     environments = {}
     for name, pipeline in files.items():
@@ -531,6 +542,89 @@ def test_gitlab_jobs_federate_with_id_tokens_and_never_echo_credentials(cloud):
         for line in job.get("before_script", []) + job.get("script", []):
             assert not re.search(r"\b(echo|printf)\b.*(TOKEN|SECRET)", line), f"{name}: {line}"
             assert "set -x" not in line
+
+
+# --- real-time serving: the champion is served after each training run ------------------------
+
+SERVE = "ci/terraform.sh {env} apply outputs"
+POINT_ENDPOINT = "ci/champion_version.py --env"
+
+
+def steps_text(steps: list[dict]) -> list[str]:
+    """What each step runs: its shell lines, or the template it calls with its parameters."""
+    return [step.get("run") or step.get("script") or f"{step.get('template', step.get('uses', ''))} "
+            f"{' '.join(map(str, (step.get('parameters') or {}).values()))}" for step in steps]
+
+
+def serve_order(texts: list[str], env: str) -> list[str]:
+    """The deploy's milestones in order: apply, the training run, apply again (the serve stage)."""
+    order = []
+    for text in texts:
+        if SERVE.format(env=env) in text or ("templates/terraform.yml" in text and f"{env} apply outputs" in text):
+            order.append("apply")
+        if "databricks_runs.py run-jobs" in text:
+            order.append("training run")
+    return order
+
+
+@pytest.mark.parametrize("ci_platform", sorted(SERVING_CLOUD))
+def test_with_serving_the_deploys_serve_the_champion_after_the_training_run(ci_platform):
+    without = baked(SERVING_CLOUD[ci_platform], ci_platform)
+    for project, serving in ((serving_bake(ci_platform), True), (without, False)):
+        if ci_platform == "github_actions":
+            texts = {name: [text for job in flow["jobs"].values() for text in steps_text(job["steps"])]
+                     for name, flow in workflows(project).items()}
+        elif ci_platform == "azure_devops":
+            files = pipelines(project)
+            texts = {name: steps_text(list(walk_steps(files[name]))) for name in files}
+        else:
+            _config, jobs = gitlab_jobs(project)
+            texts = {name: job.get("script", []) for name, job in jobs.items()}
+        deploys = {"staging": texts["deploy-staging"], "prod": texts["deploy-prod"]}
+        expected = ["apply", "training run", "apply"] if serving else ["apply", "training run"]
+        for env, steps in deploys.items():
+            assert serve_order(steps, env) == expected, f"{ci_platform} deploy-{env} (serving={serving})"
+        for name, steps in texts.items():
+            if name not in ("deploy-staging", "deploy-prod"):
+                assert not [s for s in steps if "apply outputs" in s], f"{name} applies Terraform"
+        rollbacks = [steps for name, steps in texts.items() if "rollback" in name and steps]
+        assert rollbacks
+        for steps in rollbacks:
+            rolled = next(i for i, s in enumerate(steps) if "ci/rollback.py" in s)
+            pointed = [i for i, s in enumerate(steps) if POINT_ENDPOINT in s and "--serve" in s]
+            assert pointed == ([rolled + 1] if serving else []), f"{ci_platform}: rollback then point the endpoint"
+
+
+def test_with_serving_every_terraform_plan_can_look_the_champion_up():
+    """terraform.sh runs ci/champion_version.py, which needs the CI tools (databricks-sdk, pyyaml)."""
+    github = workflows(serving_bake("github_actions"))["ci"]["jobs"]["terraform-plan-staging"]
+    runs = steps_text(github["steps"])
+    install = next(i for i, run in enumerate(runs) if "pip install -r ci/requirements.txt" in run)
+    assert install < next(i for i, run in enumerate(runs) if "ci/terraform.sh staging check plan" in run)
+    azure = {job["job"]: job for job in pipelines(serving_bake("azure_devops"))["ci"]["jobs"]}
+    scripts = steps_text(azure["TerraformPlanStaging"]["steps"])
+    install = next(i for i, s in enumerate(scripts) if "pip install -r ci/requirements.txt" in s)
+    assert install < next(i for i, s in enumerate(scripts) if "check plan outputs" in s)
+    config, _jobs = gitlab_jobs(serving_bake("gitlab"))
+    assert "python -m pip install -r ci/requirements.txt" in config[".terraform"]["before_script"]
+    for ci_platform in SERVING_CLOUD:
+        assert (serving_bake(ci_platform) / "ci" / "champion_version.py").is_file()
+        assert not (baked("aws", ci_platform) / "ci" / "champion_version.py").exists()
+
+
+def test_github_serve_stage_renews_the_state_credentials_that_training_outlasted():
+    job = workflows(serving_bake("github_actions"))["deploy-staging"]["jobs"]["deploy-staging"]
+    names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
+    logins = [i for i, name in enumerate(names) if name == "AWS credentials for the Terraform state (OIDC)"]
+    training = next(i for i, name in enumerate(names) if name.startswith("Run the staging jobs"))
+    assert len(logins) == 2 and logins[0] < training < logins[1] < names.index("Serve the champion (staging)")
+
+
+def walk_steps(pipeline: dict):
+    """Every step of an Azure DevOps pipeline or template, in order."""
+    for document in walk(pipeline):
+        if isinstance(document, dict) and isinstance(document.get("steps"), list):
+            yield from document["steps"]
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -393,6 +393,162 @@ def test_rollback_command_prints_one_json_audit_line(project, monkeypatch, capsy
     assert audit["by"] == "release-manager" and audit["note"] == "drift" and audit["action"] == "rollback"
 
 
+# --- champion_version.py (serving) -------------------------------------------------------------
+
+class PermissionDenied(Exception):
+    error_code = "PERMISSION_DENIED"
+
+
+@pytest.fixture(scope="module")
+def serving_project() -> Path:
+    return baked("aws", "github_actions", serving=True)
+
+
+def load_champion_version(project: Path):
+    sys.modules.pop("rollback", None)  # it imports the rollback script beside it: this project's
+    return load(project, "champion_version")
+
+
+def alias_lookup(prefix: str, answer) -> FakeDatabricks:
+    return FakeDatabricks({("GET", f"{prefix}/registered-models/alias"): [answer]})
+
+
+@pytest.mark.parametrize("unity_catalog,prefix,model", [
+    (True, "/api/2.0/mlflow/unity-catalog", "staging.maternal_health_risk.maternal_health_risk_model"),
+    (False, "/api/2.0/mlflow", "staging-maternal_health_risk_model"),
+])
+def test_champion_version_prints_the_version_terraform_serves(unity_catalog, prefix, model, capsys):
+    project = baked("azure", "gitlab", serving=True, unity_catalog=unity_catalog)
+    api = alias_lookup(prefix, {"model_version": {"name": model, "version": "7"}})
+    assert load_champion_version(project).main(["--env", "staging"], api=api) == 0
+    assert capsys.readouterr().out == "7\n"
+    assert api.calls == [("GET", f"{prefix}/registered-models/alias", {"name": model, "alias": "champion"}, None)]
+
+
+def test_champion_version_prints_nothing_before_the_first_champion(serving_project, capsys):
+    api = alias_lookup("/api/2.0/mlflow/unity-catalog", NotFound("no model or no alias"))
+    assert load_champion_version(serving_project).main(["--env", "prod"], api=api) == 0
+    output = capsys.readouterr()
+    assert output.out == "" and output.err == ""
+
+
+def test_champion_version_fails_with_one_line_on_any_other_error(serving_project, capsys):
+    api = alias_lookup("/api/2.0/mlflow/unity-catalog", PermissionDenied("User does not have\nEXECUTE on the model"))
+    assert load_champion_version(serving_project).main(["--env", "prod"], api=api) == 1
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert output.err.splitlines() == ["error: prod: User does not have EXECUTE on the model"]
+
+
+PROD_MODEL = "prod.maternal_health_risk.maternal_health_risk_model"
+
+
+def endpoint_answer(version: str, config_update: str = "NOT_UPDATING") -> dict:
+    return {
+        "name": "maternal-health-risk-prod",
+        "state": {"ready": "READY", "config_update": config_update},
+        "config": {
+            "served_entities": [{"name": "champion", "entity_name": PROD_MODEL, "entity_version": version,
+                                 "workload_size": "Small", "scale_to_zero_enabled": False, "workload_type": "CPU",
+                                 "creator": "prod-sp", "state": {"deployment": "READY"}}],
+            "traffic_config": {"routes": [{"served_entity_name": "champion", "traffic_percentage": 100}]},
+        },
+    }
+
+
+def serving_api(*endpoint_answers) -> FakeDatabricks:
+    return FakeDatabricks({
+        ("GET", "/api/2.0/mlflow/unity-catalog/registered-models/alias"): [{"model_version": {"version": "5"}}],
+        ("GET", "/api/2.0/serving-endpoints/maternal-health-risk-prod"): list(endpoint_answers),
+        ("PUT", "/api/2.0/serving-endpoints/maternal-health-risk-prod/config"): [{}],
+    })
+
+
+def test_serve_points_the_endpoint_at_the_restored_champion_keeping_its_settings(serving_project, capsys):
+    module = load_champion_version(serving_project)
+    api = serving_api(endpoint_answer("9"), endpoint_answer("9", "IN_PROGRESS"), endpoint_answer("5"))
+    module.POLL_SECONDS = 0
+    assert module.main(["--env", "prod", "--serve"], api=api) == 0
+    output = capsys.readouterr()
+    assert output.out == "5\n"
+    assert output.err.strip() == "serving endpoint maternal-health-risk-prod now serves version 5"
+    [put] = [call for call in api.calls if call[0] == "PUT"]
+    assert put[3] == {
+        "served_entities": [{"name": "champion", "entity_name": PROD_MODEL, "entity_version": "5",
+                             "workload_size": "Small", "scale_to_zero_enabled": False, "workload_type": "CPU"}],
+        "traffic_config": {"routes": [{"served_entity_name": "champion", "traffic_percentage": 100}]},
+    }
+
+
+def test_serve_leaves_a_missing_or_current_endpoint_alone_and_fails_a_failed_update(serving_project):
+    module = load_champion_version(serving_project)
+    name = "maternal-health-risk-prod"
+    assert "does not exist yet" in module.serve(serving_api(NotFound("no endpoint")), name, "5")
+    current = serving_api(endpoint_answer("5"))
+    assert module.serve(current, name, "5").endswith("already serves version 5")
+    assert not [call for call in current.calls if call[0] == "PUT"]
+    failed = serving_api(endpoint_answer("9"), endpoint_answer("9", "UPDATE_FAILED"))
+    with pytest.raises(module.ServingFailed, match="ended UPDATE_FAILED"):
+        module.serve(failed, name, "5", sleep=lambda s: None)
+    clock = iter(range(0, 10_000, 100))
+    slow = serving_api(endpoint_answer("9"), endpoint_answer("9", "IN_PROGRESS"))
+    with pytest.raises(module.ServingFailed, match="still updating to version 5 after 250s"):
+        module.serve(slow, name, "5", timeout_seconds=250, sleep=lambda s: None, clock=lambda: next(clock))
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+echo "$*" >> "$PYTHON_CALLS"
+[ "$CHAMPION" = fail ] && { echo "error: prod: PERMISSION_DENIED" >&2; exit 1; }
+[ -n "$CHAMPION" ] && echo "$CHAMPION"
+exit 0
+"""
+RECORDING_TERRAFORM = """#!/usr/bin/env bash
+echo "$1 $2 version=${TF_VAR_serving_model_version-unset}" >> "$TERRAFORM_CALLS"
+"""
+
+
+@pytest.mark.parametrize("champion,expected", [("12", "version=12"), ("", "version=unset")])
+def test_terraform_script_exports_the_champion_version_only_when_there_is_one(serving_project, tmp_path, champion,
+                                                                               expected):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    for name, body in (("terraform", RECORDING_TERRAFORM), ("python", FAKE_PYTHON)):
+        (fake_bin / name).write_text(body)
+        (fake_bin / name).chmod(0o755)
+    calls, python_calls = tmp_path / "calls.txt", tmp_path / "python.txt"
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "TERRAFORM_CALLS": str(calls),
+           "PYTHON_CALLS": str(python_calls), "CHAMPION": champion, "PYTHON": str(fake_bin / "python"),
+           "TF_VAR_serving_model_version": "99"}
+    run = subprocess.run(["bash", "ci/terraform.sh", "prod", "plan", "apply"], cwd=serving_project, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert python_calls.read_text().splitlines() == ["ci/champion_version.py --env prod"], "one lookup per run"
+    lines = calls.read_text().splitlines()
+    assert any(" plan " in line for line in lines) and any(" apply " in line for line in lines)
+    assert {line.rsplit(" ", 1)[1] for line in lines} == {expected}, "a stale TF_VAR must not survive"
+    calls.unlink()
+    python_calls.unlink()
+    for actions in (["check"], ["outputs"]):
+        run = subprocess.run(["bash", "ci/terraform.sh", "prod", *actions], cwd=serving_project, env=env,
+                             capture_output=True, text=True)
+        assert run.returncode == 0 and not python_calls.exists(), f"{actions}: no plan, no lookup"
+
+
+def test_terraform_script_stops_before_terraform_when_the_lookup_fails(serving_project, tmp_path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    for name, body in (("terraform", RECORDING_TERRAFORM), ("python", FAKE_PYTHON)):
+        (fake_bin / name).write_text(body)
+        (fake_bin / name).chmod(0o755)
+    calls = tmp_path / "calls.txt"
+    env = {**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}", "TERRAFORM_CALLS": str(calls),
+           "PYTHON_CALLS": str(tmp_path / "python.txt"), "CHAMPION": "fail", "PYTHON": str(fake_bin / "python")}
+    run = subprocess.run(["bash", "ci/terraform.sh", "prod", "apply", "outputs"], cwd=serving_project, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "PERMISSION_DENIED" in run.stderr
+    assert not calls.exists(), "planning without the champion would delete the endpoint"
+
+
 # --- federated_credentials.py, install_terraform.py, terraform_plan.py --------------------------
 
 def test_aws_and_gcp_credential_files_are_private_and_only_paths_are_printed(project, monkeypatch, tmp_path, capsys):
@@ -515,6 +671,8 @@ def test_ci_lint_script_passes_generated_files_and_rejects_a_broken_workflow(tmp
     assert failed.returncode == 1
 
 
-def test_ci_scripts_are_lint_clean_under_the_generated_projects_ruff_settings(project):
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "ci"], cwd=project, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_ci_scripts_are_lint_clean_under_the_generated_projects_ruff_settings(project, serving_project):
+    for checked in (project, serving_project):
+        result = subprocess.run([sys.executable, "-m", "ruff", "check", "ci"], cwd=checked, capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stdout + result.stderr

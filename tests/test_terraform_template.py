@@ -2,7 +2,7 @@
 
 Every cloud x CI platform is baked once (module scope), plus topology and option variants;
 the tests read the baked files with python-hcl2 and compare them with the answers, with
-configs/<env>.yml and with the Jobs API models of databricks-sdk.
+configs/<env>.yml and with the Jobs and Serving API models of databricks-sdk.
 """
 
 from __future__ import annotations
@@ -40,12 +40,20 @@ VARIANTS = {
                                    "inference_schedule": "0 30 6 ? * MON-FRI", "timezone": "Europe/Berlin",
                                    "monitoring_schedule": "0 15 7 * * ?", "main_branch": "trunk",
                                    "release_branch": "production"},
+    # Real-time serving, on each cloud: Unity Catalog (inference table) and workspace registry.
+    "serving-azure-uc": {"cloud": "azure", "ci_platform": "github_actions", "serving": True},
+    "serving-aws-no-uc": {"cloud": "aws", "ci_platform": "gitlab", "serving": True, "unity_catalog": False,
+                          "serving_workload_size": "Large", "serving_scale_to_zero_prod": True},
+    "serving-gcp-uc-serverless": {"cloud": "gcp", "ci_platform": "azure_devops", "serving": True,
+                                  "serverless": True, "serving_workload_size": "Medium",
+                                  "catalog_prod": "clinical_prod", "schema_name": "risk"},
 }
 BAKES = {f"{cloud}-{ci}": {"cloud": cloud, "ci_platform": ci}
          for cloud, ci in itertools.product(CLOUDS, CI_PLATFORMS)} | VARIANTS
 ENVIRONMENTS = ("staging", "prod")
 ROOT_OUTPUTS = {"training_job_id", "inference_job_id", "monitoring_job_id", "feature_engineering_job_id",
                 "experiment_path", "registered_model_name"}
+SERVING_OUTPUTS = {"serving_endpoint_name"}
 CLOUD_CI_VARIABLES = {
     "azure": {"ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "ARM_USE_OIDC"},
     "aws": {"AWS_ROLE_ARN"},
@@ -110,6 +118,10 @@ def bakes(tmp_path_factory) -> dict[str, Bake]:
         answers = yaml.safe_load((project / ".mlstack" / "answers.yml").read_text())["answers"]
         baked[name] = Bake(name, project, answers, parse_tree(project / "terraform"))
     return baked
+
+
+def root_outputs(bake: Bake) -> set[str]:
+    return ROOT_OUTPUTS | (SERVING_OUTPUTS if bake.answers["serving"] else set())
 
 
 def each_bake(test):
@@ -243,10 +255,10 @@ def test_staging_runs_the_main_branch_and_prod_the_release_branch(bakes, bake_na
         assert call["service_principal_name"] == answers[sp_key]
         providers = bake.blocks(env, "provider")
         assert providers["databricks"]["host"] == answers[url_key]
-        assert set(bake.blocks(env, "output")) == ROOT_OUTPUTS
+        assert set(bake.blocks(env, "output")) == root_outputs(bake)
         for name, output in bake.blocks(env, "output").items():
             assert output["value"] == f"${{module.ml_project.{name}}}"
-    assert set(bake.blocks("modules/ml_project", "output")) == ROOT_OUTPUTS
+    assert set(bake.blocks("modules/ml_project", "output")) == root_outputs(bake)
     feature_output = bake.blocks("modules/ml_project", "output")["feature_engineering_job_id"]["value"]
     if answers["feature_store"]:
         assert feature_output == "${databricks_job.feature_engineering.id}"
@@ -639,3 +651,176 @@ def test_docs_explain_the_bootstrap_and_name_the_exact_ci_variables(bakes):
         assert "terraform.md" in (bake.project / "docs" / "README.md").read_text()
         readme = (bake.terraform / "README.md").read_text()
         assert f"-backend-config=../backends/{cloud}/staging.hcl" in readme and "mlstack validate" in readme
+
+
+# --- real-time serving -------------------------------------------------------------------
+
+MODULE = "modules/ml_project"
+SERVING_ONLY_FILES = ("terraform/modules/ml_project/serving.tf", "ci/champion_version.py")
+
+
+def serving_bakes(bakes: dict[str, Bake]) -> list[Bake]:
+    found = [bake for bake in bakes.values() if bake.answers["serving"]]
+    assert {bake.answers["cloud"] for bake in found} == set(CLOUDS), "serving is baked on every cloud"
+    assert {bake.answers["unity_catalog"] for bake in found} == {True, False}
+    return found
+
+
+def endpoint_of(bake: Bake) -> dict[str, Any]:
+    return bake.resources(MODULE, "databricks_model_serving")["champion"]
+
+
+@each_bake
+def test_without_serving_terraform_has_no_endpoint_variable_or_serving_file(bakes, bake_name):
+    bake = bakes[bake_name]
+    if bake.answers["serving"]:
+        assert set(SERVING_ONLY_FILES) <= project_files(bake.project)
+        return
+    assert not bake.resources(MODULE, "databricks_model_serving")
+    assert not [name for name in bake.blocks(MODULE, "variable") if name.startswith("serving")]
+    assert not SERVING_OUTPUTS & set(bake.blocks(MODULE, "output"))
+    assert not set(SERVING_ONLY_FILES) & project_files(bake.project)
+    for path in bake.terraform.rglob("*"):
+        if path.is_file():
+            assert "serving" not in path.read_text().lower(), f"{bake.name}: {path}"
+
+
+def test_the_endpoint_exists_only_once_a_champion_version_is_passed_in(bakes):
+    for bake in serving_bakes(bakes):
+        endpoint = endpoint_of(bake)
+        assert endpoint["count"] == "${var.serving_model_version == null ? 0 : 1}", bake.name
+        entity = endpoint["config"][0]["served_entities"][0]
+        assert entity["entity_version"] == "${var.serving_model_version}"
+        version = bake.blocks(MODULE, "variable")["serving_model_version"]
+        assert (version["type"], version["default"], version["nullable"]) == ("string", None, True)
+        assert "serving_model_version" not in bake.module_call("staging"), "CI passes it, never the roots"
+        assert "serving_model_version" not in bake.module_call("prod")
+        permissions = bake.resources(MODULE, "databricks_permissions")["serving"]
+        assert permissions["count"] == "${length(databricks_model_serving.champion)}"
+        assert permissions["serving_endpoint_id"] == "${databricks_model_serving.champion[0].serving_endpoint_id}"
+        output = bake.blocks(MODULE, "output")["serving_endpoint_name"]
+        assert output["value"] == "${one(databricks_model_serving.champion[*].name)}"
+
+
+def test_staging_serves_small_and_scales_to_zero_while_prod_follows_the_answers(bakes):
+    for bake in serving_bakes(bakes):
+        staging, prod = bake.module_call("staging"), bake.module_call("prod")
+        assert (staging["serving_workload_size"], staging["serving_scale_to_zero"]) == ("Small", True)
+        assert (prod["serving_workload_size"], prod["serving_scale_to_zero"]) == (
+            bake.answers["serving_workload_size"], bake.answers["serving_scale_to_zero_prod"]), bake.name
+        entity = endpoint_of(bake)["config"][0]["served_entities"][0]
+        assert (entity["workload_size"], entity["scale_to_zero_enabled"]) == (
+            "${var.serving_workload_size}", "${var.serving_scale_to_zero}")
+        size = bake.blocks(MODULE, "variable")["serving_workload_size"]
+        assert size["description"] and "default" not in size, "each root states its size"
+        assert size["validation"][0]["condition"] == \
+            '${contains(["Small", "Medium", "Large"], var.serving_workload_size)}'
+    sizes = {bake.answers["serving_workload_size"] for bake in serving_bakes(bakes)}
+    assert sizes == {"Small", "Medium", "Large"}
+
+
+class ServingEvaluator(Evaluator):
+    """The job evaluator plus the locals that need functions or resources (split, ids), from the answers."""
+
+    def __init__(self, bake: Bake, env: str, version: str):
+        super().__init__(bake, env)
+        self.values["serving_model_version"] = version
+        model = bake.config(env)["mlflow"]["registered_model"]
+        # registry_*.tf compute these from resources and split(); their own tests pin those expressions.
+        self.computed = {"local.registered_model_name": model}
+        if bake.answers["unity_catalog"]:
+            catalog, schema, _ = model.split(".")
+            self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
+
+    def reference(self, expression: str) -> Any:
+        if expression.strip() in self.computed:
+            return self.computed[expression.strip()]
+        return super().reference(expression)
+
+
+def serving_request(bake: Bake, env: str, version: str) -> dict[str, Any]:
+    """The endpoint of one environment as the serving-endpoints API's create request (JSON shape)."""
+    endpoint = endpoint_of(bake)
+    evaluator = ServingEvaluator(bake, env, version)
+    config = endpoint["config"][0]
+    assert set(config) == {"served_entities", "traffic_config"}, "a config field the conversion would drop"
+    request = {
+        "name": evaluator.resolve(endpoint["name"]),
+        "config": {
+            "served_entities": evaluator.resolve(config["served_entities"]),
+            "traffic_config": {"routes": evaluator.resolve(config["traffic_config"][0]["routes"])},
+        },
+    }
+    [dynamic] = endpoint["dynamic"]
+    assert dynamic == {"tags": {"for_each": "${local.tags}",
+                                "content": [{"key": "${tags.key}", "value": "${tags.value}"}]}}
+    request["tags"] = [{"key": key, "value": value} for key, value in evaluator.resolve("${local.tags}").items()]
+    if "ai_gateway" in endpoint:
+        [gateway] = endpoint["ai_gateway"]
+        assert set(gateway) == {"inference_table_config"}
+        request["ai_gateway"] = {"inference_table_config": evaluator.resolve(gateway["inference_table_config"][0])}
+    assert set(endpoint) - {"count", "dynamic"} == set(request) - {"tags"}, "a field the conversion would drop"
+    return request
+
+
+def test_rendered_endpoint_loads_into_the_serving_api_models_without_losing_anything(bakes):
+    import inspect
+
+    from databricks.sdk.service import serving
+
+    accepted = set(inspect.signature(serving.ServingEndpointsAPI.create).parameters) - {"self"}
+    for bake in serving_bakes(bakes):
+        for env in ENVIRONMENTS:
+            request = serving_request(bake, env, "7")
+            assert set(request) <= accepted, f"{bake.name}/{env}: not a create argument: {set(request) - accepted}"
+            create = getattr(serving, "CreateServingEndpoint", None)  # gone from newer SDKs
+            if create is not None:
+                assert create.from_dict(request).as_dict() == request
+            config = serving.EndpointCoreConfigInput.from_dict(request["config"])
+            assert config.as_dict() == request["config"], f"{bake.name}/{env}: the API dropped or changed a field"
+            assert [serving.EndpointTag.from_dict(tag).as_dict() for tag in request["tags"]] == request["tags"]
+            if "ai_gateway" in request:
+                gateway = serving.AiGatewayConfig.from_dict(request["ai_gateway"])
+                assert gateway.as_dict() == request["ai_gateway"]
+            [entity] = config.served_entities
+            assert (entity.name, entity.entity_version) == ("champion", "7")
+            assert config.traffic_config.routes[0].served_entity_name == "champion"
+            assert config.traffic_config.routes[0].traffic_percentage == 100
+            assert {tag.key for tag in map(serving.EndpointTag.from_dict, request["tags"])} >= {
+                "project", "environment", "owner", "template_version"}
+
+
+def test_endpoint_name_and_inference_table_equal_what_configs_tell_the_pipelines(bakes):
+    for bake in serving_bakes(bakes):
+        for env in ENVIRONMENTS:
+            request, serving_config = serving_request(bake, env, "3"), bake.config(env)["serving"]
+            assert request["name"] == serving_config["endpoint_name"] == f"{bake.answers['project_slug']}-{env}"
+            [entity] = request["config"]["served_entities"]
+            assert entity["entity_name"] == bake.config(env)["mlflow"]["registered_model"]
+            assert {"key": "environment", "value": env} in request["tags"]
+            if bake.answers["unity_catalog"]:
+                table = request["ai_gateway"]["inference_table_config"]
+                assert table["enabled"] is True
+                # AI Gateway names the table <prefix>_payload in the given catalog and schema.
+                name = f"{table['catalog_name']}.{table['schema_name']}.{table['table_name_prefix']}_payload"
+                assert name == serving_config["inference_table"], f"{bake.name}/{env}"
+                assert bake.module_call(env)["serving_inference_table_prefix"] == \
+                    f"{bake.answers['package_name']}_serving"
+            else:
+                assert "ai_gateway" not in request and serving_config["inference_table"] is None
+                assert "serving_inference_table_prefix" not in bake.blocks(MODULE, "variable")
+        locals_ = bake.blocks(MODULE, "locals")
+        if bake.answers["unity_catalog"]:
+            assert (locals_["catalog_name"], locals_["schema_name"]) == (
+                "${local.model_name_parts[0]}", '${try(local.model_name_parts[1], "")}')
+        text = (bake.terraform / "modules" / "ml_project" / "serving.tf").read_text()
+        assert "auto_capture_config" not in text and "served_models" not in text, "deprecated syntax"
+
+
+def test_the_endpoint_is_managed_by_the_principal_and_only_viewed_by_the_read_group(bakes):
+    for bake in serving_bakes(bakes):
+        permissions = bake.resources(MODULE, "databricks_permissions")["serving"]
+        assert permissions["access_control"] == [
+            {"service_principal_name": "${local.runner_application_id}", "permission_level": "CAN_MANAGE"},
+            {"group_name": "${var.read_group}", "permission_level": "CAN_VIEW"},
+        ]

@@ -33,6 +33,27 @@ backend_config="../backends/{{ cookiecutter.cloud }}/${env_name}.hcl"
 export TF_IN_AUTOMATION=1 TF_INPUT=0
 
 tf() { terraform -chdir="$root" "$@"; }
+{%- if cookiecutter.serving %}
+
+# The serving endpoint serves the environment's champion: plans need its version. No champion
+# yet (first deploy) means no endpoint. A failed lookup stops here rather than plan without the
+# version, which would delete a running endpoint.
+for action in "$@"; do
+  case "$action" in
+    plan|apply)
+      champion_version="$("${PYTHON:-python}" ci/champion_version.py --env "$env_name")"
+      if [ -n "$champion_version" ]; then
+        export TF_VAR_serving_model_version="$champion_version"
+        echo "serving: the endpoint serves champion version $champion_version"
+      else
+        unset TF_VAR_serving_model_version
+        echo "serving: no champion in $env_name yet; the endpoint is created once training promotes one"
+      fi
+      break
+      ;;
+  esac
+done
+{%- endif %}
 
 tf init -input=false -no-color -backend-config="$backend_config"
 

@@ -1,6 +1,8 @@
-"""TF: Databricks jobs follow the platform's conventions in every environment they are deployed to."""
+"""TF: Databricks jobs (and serving endpoints) follow the platform's conventions in every environment."""
 
 from __future__ import annotations
+
+import re
 
 from mlstack.policy.model import ERROR, WARNING, Finding, Rule, register
 from mlstack.policy.terraform_eval import Unknown, clusters, environment_jobs, first
@@ -162,3 +164,43 @@ class TF108(Rule):
             runs = job.body.get("max_concurrent_runs")
             if not isinstance(runs, Unknown) and runs not in (1, "1"):
                 yield Finding(self.id, WARNING, f"{_where(job)} allows {runs} concurrent runs", job.path, job.line)
+
+
+VARIABLE = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+@register
+class TF109(Rule):
+    """A serving endpoint serves a model version passed in as a variable and is declared only once it is set."""
+
+    family = "TF"
+    severity = WARNING
+    fix = ("set entity_version = var.serving_model_version and count = var.serving_model_version == null ? 0 : 1, "
+           "and pass the champion's version when planning (ci/terraform.sh does)")
+
+    def check(self, repo, params):
+        for path, body in repo.terraform.items():
+            for entry in body.get("resource") or []:
+                for name, endpoint in (entry.get("databricks_model_serving") or {}).items():
+                    where = f"serving endpoint `{name}`"
+                    line = repo.line_of(path, f'resource "databricks_model_serving" "{name}"')
+                    versions = [str(entity.get("entity_version") or entity.get("model_version") or "")
+                                for config in _listed(endpoint.get("config"))
+                                for key in ("served_entities", "served_models")
+                                for entity in _listed(config.get(key))]
+                    variables = {found for version in versions for found in VARIABLE.findall(version)}
+                    if not variables:
+                        yield Finding(self.id, WARNING, f"{where} serves a fixed model version, not the champion "
+                                      "passed in by CI", path, line)
+                        continue
+                    gate = str(endpoint.get("count", endpoint.get("for_each", "")))
+                    if not variables & set(VARIABLE.findall(gate)):
+                        yield Finding(self.id, WARNING, f"{where} is declared before any model version exists "
+                                      f"(no count on var.{sorted(variables)[0]}): the first deploy fails", path, line)
+
+
+def _listed(block) -> list[dict]:
+    """A nested block as python-hcl2 returns it (a list of dicts, or one dict), as a list."""
+    if isinstance(block, list):
+        return [item for item in block if isinstance(item, dict)]
+    return [block] if isinstance(block, dict) else []

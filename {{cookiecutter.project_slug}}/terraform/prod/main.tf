@@ -56,4 +56,14 @@ module "ml_project" {
   node_type_id  = "{{ cookiecutter.node_type }}"
   num_workers   = {{ cookiecutter.num_workers }}
 {%- endif %}
+{%- if cookiecutter.serving %}
+
+  # Prod sizing from the project's answers (serving_workload_size, serving_scale_to_zero_prod).
+  serving_workload_size = "{{ cookiecutter.serving_workload_size }}"
+  serving_scale_to_zero = {{ 'true' if cookiecutter.serving_scale_to_zero_prod else 'false' }}
+{%- if cookiecutter.unity_catalog %}
+  # Requests are logged to <catalog>.<schema>.<this>_payload, the table configs/prod.yml names.
+  serving_inference_table_prefix = "{{ cookiecutter.package_name }}_serving"
+{%- endif %}
+{%- endif %}
 }

@@ -23,3 +23,9 @@ output "experiment_path" {
 output "registered_model_name" {
   value = module.ml_project.registered_model_name
 }
+{%- if cookiecutter.serving %}
+
+output "serving_endpoint_name" {
+  value = module.ml_project.serving_endpoint_name
+}
+{%- endif %}

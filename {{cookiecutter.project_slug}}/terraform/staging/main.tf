@@ -56,4 +56,14 @@ module "ml_project" {
   node_type_id  = "{{ cookiecutter.node_type }}"
   num_workers   = {{ cookiecutter.num_workers }}
 {%- endif %}
+{%- if cookiecutter.serving %}
+
+  # Staging serves to test the endpoint, not real traffic: the smallest size, scaled to zero when idle.
+  serving_workload_size = "Small"
+  serving_scale_to_zero = true
+{%- if cookiecutter.unity_catalog %}
+  # Requests are logged to <catalog>.<schema>.<this>_payload, the table configs/staging.yml names.
+  serving_inference_table_prefix = "{{ cookiecutter.package_name }}_serving"
+{%- endif %}
+{%- endif %}
 }

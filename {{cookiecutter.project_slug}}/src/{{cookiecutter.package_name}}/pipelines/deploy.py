@@ -3,6 +3,9 @@
 Deploy code, not models: each environment trains and validates its own model from the code
 of its branch, so this step only ever promotes a version registered in the same environment.
 Who promoted which version, when, and from which commit is recorded as tags on the version.
+{%- if cookiecutter.serving %}
+On Databricks the serving endpoint then serves the new champion (io/serving_endpoint.py).
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ class DeployResult:
     version: str
     previous_champion: str | None
     promoted: bool
+{%- if cookiecutter.serving %}
+    serving: str | None = None  # what happened to the serving endpoint, when one is configured
+{%- endif %}
 
     def summary(self) -> str:
         if not self.promoted:
             return f"{self.model_name} v{self.version} is already '{tracking.CHAMPION}': nothing to do"
         before = f"v{self.previous_champion}" if self.previous_champion else "none"
+{%- if cookiecutter.serving %}
+        line = f"{self.model_name} v{self.version} is now '{tracking.CHAMPION}' (previous champion: {before})"
+        return f"{line}\n{self.serving}" if self.serving else line
+{%- else %}
         return f"{self.model_name} v{self.version} is now '{tracking.CHAMPION}' (previous champion: {before})"
+{%- endif %}
 
 
 def deploy(context: StepContext) -> DeployResult:
@@ -75,7 +86,18 @@ def deploy(context: StepContext) -> DeployResult:
             champion.version,
             {"replaced_by_version": challenger.version, "retired_at": tracking.utc_now()},
         )
+{%- if cookiecutter.serving %}
+    result = DeployResult(name, challenger.version, champion.version if champion else None, promoted=True)
+    if on_databricks():
+        # Terraform passes the current champion on every apply as well, so both agree on what the
+        # endpoint serves. Locally there is no endpoint to move.
+        from ..io.serving_endpoint import follow_champion
+
+        result.serving = follow_champion(config, challenger.version)
+    return result
+{%- else %}
     return DeployResult(name, challenger.version, champion.version if champion else None, promoted=True)
+{%- endif %}
 
 
 def run(env: str, overrides: Sequence[str] = ()) -> DeployResult:

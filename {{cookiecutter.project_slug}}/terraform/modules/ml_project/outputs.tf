@@ -29,3 +29,10 @@ output "registered_model_name" {
   description = "Name under which the pipelines register the model."
   value       = local.registered_model_name
 }
+{%- if cookiecutter.serving %}
+
+output "serving_endpoint_name" {
+  description = "Name of the Model Serving endpoint; null until a champion exists (CI's serve stage then creates it)."
+  value       = one(databricks_model_serving.champion[*].name)
+}
+{%- endif %}

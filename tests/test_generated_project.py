@@ -22,6 +22,14 @@ PIPELINE_TESTS = (
     "test_the_command_line_prints_one_error_line_and_exits_1",
 )
 VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false"}
+SERVING = {"project_name": "Triage Serving", "serving": "true", "cloud": "aws", "ci_platform": "gitlab"}
+# The serving project's own tests that must have run and passed (smoke test and end to end included).
+SERVING_TESTS = (
+    "test_scoring_service.py::test_the_service_scores_sample_rows_with_the_champion",
+    "test_scoring_service.py::test_a_bad_request_gets_a_4xx_naming_the_field",
+    "test_scoring_service.py::test_stopping_leaves_a_request_log_without_payloads",
+    "test_serving_end_to_end.py::test_champion_scores_feature_rows_and_the_monitor_reports_the_traffic",
+)
 
 
 def init(out: Path, answers: dict[str, str] | None = None) -> Path:
@@ -47,6 +55,14 @@ def installed_project(default_project, project_venv):
 def variant_project(tmp_path_factory, installed_project, project_venv) -> Path:
     """Feature store and Unity Catalog off, another package name; reuses the installed dependencies."""
     project = init(tmp_path_factory.mktemp("variant"), VARIANT)
+    project_venv.install("--no-deps", "-e", str(project))
+    return project
+
+
+@pytest.fixture(scope="module")
+def serving_project(tmp_path_factory, installed_project, project_venv) -> Path:
+    """Real-time serving on; reuses the installed dependencies (serving needs no others)."""
+    project = init(tmp_path_factory.mktemp("serving"), SERVING)
     project_venv.install("--no-deps", "-e", str(project))
     return project
 
@@ -88,3 +104,15 @@ def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(va
     result = project_venv.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration", cwd=variant_project)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_serving_project_passes_its_whole_suite_with_the_smoke_test(serving_project, project_venv):
+    lint = project_venv.run("ruff", "check", "src", "tests", cwd=serving_project)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    result = project_venv.run("pytest", "-v", "-p", "no:cacheprovider", cwd=serving_project)
+    output = result.stdout
+    assert result.returncode == 0, output[-4000:] + result.stderr[-2000:]
+    for name in SERVING_TESTS:
+        assert f"tests/serving/{name} PASSED" in output, f"{name} did not run and pass"
+    makefile = (serving_project / "Makefile").read_text()
+    assert "serve:  ## " in makefile and "-m $(PACKAGE).serving --env $(ENV)" in makefile

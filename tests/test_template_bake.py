@@ -131,6 +131,60 @@ def test_plain_cookiecutter_command_renders_the_template(tmp_path):
     assert (project / ".git").is_dir()
 
 
+def test_plain_cookiecutter_works_with_a_relative_template_path(tmp_path):
+    """`cookiecutter .` from the template checkout: the hooks must still find the template's modules."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", ".", "-o", str(out)]
+    environment = {**os.environ, "PWD": str(REPO_ROOT)}
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((out / "maternal-health-risk" / ".mlstack" / "answers.yml").read_text())
+    assert Path(answers["template"]["source"]).resolve() == REPO_ROOT
+
+
+SERVING_FILES = (
+    "src/maternal_health_risk/serving/server.py",
+    "src/maternal_health_risk/core/scoring_request.py",
+    "src/maternal_health_risk/core/serving_metrics.py",
+    "src/maternal_health_risk/io/serving_endpoint.py",
+    "src/maternal_health_risk/pipelines/serving_health.py",
+    "tests/serving/test_scoring_service.py",
+    "terraform/modules/ml_project/serving.tf",
+    "ci/champion_version.py",
+    "docs/serving.md",
+)
+# "serving" as a word, and the names of what serving adds; the answers file records the answer itself.
+SERVING_TRACE = re.compile(rb"(?i)\bserv(e|ing)\b|model_serving|serving_|make serve|/invocations")
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_serving_off_generates_nothing_about_serving(bake, cloud):
+    project = bake(cloud=cloud)
+    files = project_files(project)
+    assert not any("serving" in name for name in files)
+    traces = {}
+    for name in sorted(files - {".mlstack/answers.yml"}):
+        found = SERVING_TRACE.search((project / name).read_bytes())
+        if found:
+            traces[name] = found.group(0)
+    assert traces == {}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_serving_on_adds_the_service_the_endpoint_and_the_make_target(bake, cloud):
+    project = bake(cloud=cloud, serving=True)
+    files = project_files(project)
+    assert set(SERVING_FILES) <= files
+    assert "\nserve:  ## " in (project / "Makefile").read_text()
+    local = yaml.safe_load((project / "configs" / "local.yml").read_text())
+    assert local["serving"]["request_log"] == ".local/serving/requests.jsonl"
+    shared = yaml.safe_load((project / "configs" / "project.yml").read_text())
+    assert shared["serving"]["host"] == "127.0.0.1" and shared["monitoring"]["serving"]["max_p99_latency_ms"] > 0
+    prod = yaml.safe_load((project / "configs" / "prod.yml").read_text())
+    assert prod["serving"]["endpoint_name"] == "maternal-health-risk-prod"
+    assert prod["serving"]["inference_table"] == "prod.maternal_health_risk.maternal_health_risk_serving_payload"
+
+
 def test_plain_cookiecutter_command_refuses_bad_answer_and_leaves_nothing(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -187,6 +241,8 @@ PROMPT_EFFECTS = [
     ("num_workers", "7", {}, r"num_workers\s*=\s*7\b"),
     ("serverless", True, {}, None),
     ("serving", True, {}, None),
+    ("serving_workload_size", "Large", {"serving": True}, None),
+    ("serving_scale_to_zero_prod", True, {"serving": True}, None),
     ("python_version", "3.12", {}, None),
 ]
 

@@ -18,10 +18,16 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from run import Row
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -29,19 +35,22 @@ WORK = HERE / ".work"
 PACKAGE = "maternal_health_risk"
 
 
-def bake() -> Path:
-    out = WORK / "project"
+def bake(out: Path = WORK / "project", settings: Sequence[str] = ()) -> Path:
+    """A fresh `mlstack init --no-input` into `out`; `settings` are `--set KEY=VALUE` answers."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    settings = WORK / "cookiecutter.yml"
-    settings.write_text(f"replay_dir: {WORK / 'replay'}\ncookiecutters_dir: {WORK / 'cookiecutters'}\n")
-    env = {**os.environ, "COOKIECUTTER_CONFIG": str(settings)}
+    cookiecutter_config = WORK / "cookiecutter.yml"
+    cookiecutter_config.write_text(f"replay_dir: {WORK / 'replay'}\ncookiecutters_dir: {WORK / 'cookiecutters'}\n")
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(cookiecutter_config)}
     beside_python = Path(sys.executable).parent / "mlstack"
     mlstack = str(beside_python) if beside_python.exists() else shutil.which("mlstack")
     if mlstack is None:
         raise SystemExit("mlstack is not installed: pip install -e . first")
-    command = [mlstack, "init", "--no-input", "-o", str(out)]
-    subprocess.run(command, check=True, env=env, capture_output=True)
+    answers = [arg for setting in settings for arg in ("--set", setting)]
+    done = subprocess.run([mlstack, "init", "--no-input", *answers, "-o", str(out)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"mlstack init failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return out / "maternal-health-risk"
 
 
@@ -79,9 +88,34 @@ def load_average() -> str:
         return "n/a"
 
 
+def default_venv() -> Path:
+    """The generated project's virtualenv: $MLSTACK_TEST_VENV, else one kept under benchmarks/.work/."""
+    return Path(os.environ.get("MLSTACK_TEST_VENV") or WORK / "venv")
+
+
+def suite_rows(work: Path, repeat: int) -> list[Row]:
+    """For benchmarks/run.py: median wall time of the local pipeline over max(1, repeat // 3) runs.
+
+    Bakes into benchmarks/.work/, not `work`: the kept virtualenv's editable install points there.
+    """
+    from run import Row
+
+    project = bake()
+    python = prepare_venv(default_venv(), project)
+    load_before = load_average()
+    runs = [run_pipeline(python, project) for _ in range(max(1, repeat // 3))]
+    wall = statistics.median(r["wall_seconds"] for r in runs)
+    steps = {step: statistics.median(r["steps"][step] for r in runs) for step in runs[0]["steps"]}
+    slowest = sorted(steps.items(), key=lambda item: item[1], reverse=True)[:3]
+    return [Row("generated project: local pipeline (`make pipeline`, sample data)", f"{wall:.1f} s",
+                f"median of {len(runs)} run(s), process start to exit, from an empty .local/; slowest steps: "
+                + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest)
+                + f"; load average {load_before} before, {load_average()} after")]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path, default=Path(os.environ.get("MLSTACK_TEST_VENV") or WORK / "venv"))
+    parser.add_argument("--venv", type=Path, default=default_venv())
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--rows", default="100000,300000,1000000")
     parser.add_argument("--skip-pipeline", action="store_true")

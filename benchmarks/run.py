@@ -1,12 +1,19 @@
 """The benchmark suite: one command, one Markdown table, medians of several runs, the machine named.
 
-    python benchmarks/run.py                 # everything that needs no extra downloads
-    python benchmarks/run.py --quick         # fewer repetitions and a smaller fleet
+    python benchmarks/run.py                 # the whole suite (the lead's numbers: a quiet machine)
+    python benchmarks/run.py --quick         # fewer repetitions, a smaller fleet, shorter load runs
     python benchmarks/run.py --out benchmarks/RESULTS.md
+    python benchmarks/run.py --skip fleet --skip serving   # leave sections out, by name (repeatable)
+    python benchmarks/run.py --venv PATH     # the generated project's virtualenv (pipeline, serving)
+
+Sections, in table order: startup, init, update_vs_cruft, check, fleet, pipeline, serving.
+update_vs_cruft needs cruft (pip install -e '.[bench]'); pipeline and serving install the
+generated project into a virtualenv (--venv, else $MLSTACK_TEST_VENV, else benchmarks/.work/venv)
+and each run its local pipeline once or more (about a minute a run).
 
 Run it from a virtualenv where mlstack is installed (scripts/run-tests makes .venv). Each
-section is a function returning rows; sections whose tools are missing say so in the table
-instead of failing.
+section is a function returning rows; a section that cannot run shows as "not measured" with
+the reason instead of failing the suite.
 """
 
 from __future__ import annotations
@@ -129,17 +136,37 @@ def bench_fleet(work: Path, repeat: int, sizes: tuple[int, ...]) -> list[Row]:
     return rows
 
 
+OPTIONAL_MODULES = ("update_vs_cruft", "pipeline", "serving")
+SECTION_ORDER = ("startup", "init", "update_vs_cruft", "check", "fleet", "pipeline", "serving")
+
+
 def optional_sections() -> dict[str, Callable[[Path, int], list[Row]]]:
-    """Sections contributed by other benchmark modules (update vs cruft, the generated pipeline)."""
+    """Sections in other benchmark modules, each module's `suite_rows(work, repeat)`.
+
+    A module that does not import or has no `suite_rows` still gets a section, one that fails
+    with the reason, so the table says "not measured" instead of the section silently vanishing.
+    """
     found = {}
-    for module_name, function in (("update_vs_cruft", "suite_rows"), ("pipeline", "suite_rows")):
+    for module_name in OPTIONAL_MODULES:
         try:
-            module = __import__(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, function):
-            found[module_name] = getattr(module, function)
+            found[module_name] = __import__(module_name).suite_rows
+        except (ImportError, AttributeError) as error:
+            found[module_name] = _unavailable(f"benchmarks/{module_name}.py: {type(error).__name__}: {error}")
     return found
+
+
+def _unavailable(reason: str) -> Callable[[Path, int], list[Row]]:
+    def section(work: Path, repeat: int) -> list[Row]:
+        raise RuntimeError(reason)
+    return section
+
+
+def failure_note(error: BaseException) -> str:
+    """One table cell: the error's first and last lines (a tool's stderr ends with the real cause)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
+    text = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+    text = f"{type(error).__name__}: {text}".replace("|", "\\|")
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 def machine() -> str:
@@ -159,15 +186,27 @@ def machine() -> str:
             f"Python {platform.python_version()}, git {git_version}")
 
 
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, smaller fleet")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, a smaller fleet, shorter load runs")
     parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
-    parser.add_argument("--skip", action="append", default=[], help="skip a section by name (repeatable)")
+    parser.add_argument("--skip", action="append", default=[], metavar="SECTION", choices=SECTION_ORDER,
+                        help="leave a section out (repeatable): " + ", ".join(SECTION_ORDER))
+    parser.add_argument("--venv", type=Path,
+                        help="the generated project's virtualenv (default $MLSTACK_TEST_VENV or benchmarks/.work/venv)")
     args = parser.parse_args()
+    if args.venv:
+        os.environ["MLSTACK_TEST_VENV"] = str(args.venv.resolve())
     repeat = 3 if args.quick else 7
     sizes = (20, 50) if args.quick else (50, 100, 200)
-    sections: dict[str, Callable[[Path, int], list[Row]]] = {
+    available: dict[str, Callable[[Path, int], list[Row]]] = {
         "startup": bench_startup,
         "init": bench_init,
         "check": bench_check,
@@ -175,19 +214,29 @@ def main() -> None:
         **optional_sections(),
     }
     rows: list[Row] = []
+    load_before = _load_average()
+    suite_started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlstack-bench-") as tmp:
         work = Path(tmp)
-        for name, section in sections.items():
+        for name in SECTION_ORDER:
             if name in args.skip:
                 continue
             print(f"running {name} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
             try:
-                rows.extend(section(work, repeat))
-            except Exception as error:  # noqa: BLE001 - one missing tool must not hide the other numbers
-                rows.append(Row(f"{name}", "not measured", f"{type(error).__name__}: {error}"))
+                rows.extend(available[name](work, repeat))
+            # SystemExit too: the benchmark modules' helpers exit with the failing tool's output.
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - one missing tool must not hide the other numbers
+                rows.append(Row(f"{name}", "not measured", failure_note(error)))
+            print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    minutes = (time.perf_counter() - suite_started) / 60
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + "".join(
+        f" --skip {name}" for name in args.skip)
     lines = [f"# mlstack benchmarks — {dt.date.today().isoformat()}", "", f"Machine: {machine()}.", "",
-             f"Medians of {repeat} runs unless noted. Command: `python benchmarks/run.py"
-             f"{' --quick' if args.quick else ''}`.", "", "| measure | result | note |", "|---|---|---|"]
+             f"Load average (1, 5, 15 min) {load_before} before, {_load_average()} after; the suite took "
+             f"{minutes:.1f} min.", "",
+             f"Medians of {repeat} runs unless noted. Command: `{command}`.", "",
+             "| measure | result | note |", "|---|---|---|"]
     lines += [f"| {row.measure} | {row.value} | {row.note} |" for row in rows]
     table = "\n".join(lines) + "\n"
     print(table)

@@ -13,6 +13,7 @@ Timings are wall-clock of the whole command (Python start-up included for both t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -22,7 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from run import Row
 
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
                 "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
@@ -188,6 +195,97 @@ def phase_breakdown(base: Path, work: Path) -> dict[str, float]:
     return spent
 
 
+@contextlib.contextmanager
+def isolated_cookiecutter(work: Path) -> Iterator[None]:
+    """Cookiecutter's replay and clone folders inside `work` while the block runs, not in the user's home."""
+    config = work / "cc.yml"
+    config.write_text(f"replay_dir: {work / 'replay'}\ncookiecutters_dir: {work / 'cc'}\n")
+    before = os.environ.get("COOKIECUTTER_CONFIG")
+    os.environ["COOKIECUTTER_CONFIG"] = str(config)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("COOKIECUTTER_CONFIG", None)
+        else:
+            os.environ["COOKIECUTTER_CONFIG"] = before
+
+
+@dataclass
+class Repositories:
+    """The repositories every timed run copies: cruft's, mlstack's linked one, and the v2 render commit."""
+
+    template: Path
+    project: Path
+    base: Path
+    v2_render: str
+
+
+def prepare(work: Path, template_files: int, user_files: int) -> Repositories:
+    template = build_template(work / "template", template_files)
+    project = build_project(template, work, user_files)
+    base = mlstack_base(project, template, work)
+    return Repositories(template, project, base, render_commit(base, template, work))
+
+
+def measure(repos: Repositories, work: Path, repeat: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Seconds per run and the correctness check of each command, the tools interleaved round by round."""
+    times: dict[str, list[float]] = {"mlstack update": [], "cruft update": [], "git merge": [],
+                                     "mlstack --version (start-up only)": []}
+    checks: dict[str, str] = {"mlstack --version (start-up only)": "reference"}
+    for round_ in range(repeat):
+        runs = {
+            "mlstack update": (repos.base, [tool("mlstack"), "update", "--to", "v2.0.0", "--trust", "--no-input"]),
+            "cruft update": (repos.project, [tool("cruft"), "update", "--checkout", "v2.0.0", "--skip-apply-ask",
+                                             "--not-strict"]),
+            "git merge": (repos.base, ["git", "merge", "--quiet", "--no-edit", repos.v2_render]),
+        }
+        seconds, _ = timed([tool("mlstack"), "--version"], work)
+        times["mlstack --version (start-up only)"].append(seconds)
+        for name, (source, command) in runs.items():
+            copy = work / f"run-{round_}-{name.split()[0]}"
+            shutil.copytree(source, copy, symlinks=True)
+            seconds, done = timed(command, copy)
+            if done.returncode != 0:
+                raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+            times[name].append(seconds)
+            # The worst outcome over the rounds is the one to report.
+            result = check_result(copy, name)
+            if checks.get(name, "ok") == "ok":
+                checks[name] = result
+            shutil.rmtree(copy)
+    return times, checks
+
+
+def suite_rows(work: Path, repeat: int) -> list[Row]:
+    """For benchmarks/run.py: median seconds of mlstack update, cruft update and git merge, and the ratio."""
+    from run import Row
+
+    if not (Path(sys.executable).parent / "cruft").exists() and shutil.which("cruft") is None:
+        return [Row("`mlstack update` vs `cruft update`", "not measured",
+                    "cruft is not installed: pip install -e '.[bench]'")]
+    rounds = 3 if repeat <= 3 else 5
+    template_files, user_files = 200, 5000
+    work = work / "update_vs_cruft"
+    work.mkdir()
+    with isolated_cookiecutter(work):
+        times, checks = measure(prepare(work, template_files, user_files), work, rounds)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    what = (f"{template_files} template files + {user_files:,} team files, v1.0.0 -> v2.0.0 "
+            f"(20 edited, 5 added, 5 deleted); median of {rounds} runs")
+    rows = []
+    for name in ("mlstack update", "cruft update", "git merge"):
+        flag = "" if checks[name] == "ok" else " (WRONG result)"
+        rows.append(Row(f"`{name}`", f"{medians[name]:.2f} s{flag}",
+                        f"{what}; result {checks[name]}" if name == "mlstack update" else f"result {checks[name]}"))
+    ratio = medians["mlstack update"] / medians["cruft update"]
+    rows.append(Row("update ratio mlstack / cruft", f"{ratio:.2f}×",
+                    "interleaved in one session; runs (s): mlstack "
+                    + ", ".join(f"{value:.2f}" for value in times["mlstack update"]) + "; cruft "
+                    + ", ".join(f"{value:.2f}" for value in times["cruft update"])))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -197,35 +295,11 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mlstack-bench-"))
-    (work / "cc.yml").write_text(f"replay_dir: {work / 'replay'}\ncookiecutters_dir: {work / 'cc'}\n")
-    os.environ["COOKIECUTTER_CONFIG"] = str(work / "cc.yml")
     try:
-        template = build_template(work / "template", args.template_files)
-        project = build_project(template, work, args.user_files)
-        base = mlstack_base(project, template, work)
-        v2_render = render_commit(base, template, work)
-        times: dict[str, list[float]] = {"mlstack update": [], "cruft update": [], "git merge": [],
-                                         "mlstack --version (start-up only)": []}
-        checks: dict[str, str] = {}
-        for round_ in range(args.repeat):
-            runs = {
-                "mlstack update": (base, [tool("mlstack"), "update", "--to", "v2.0.0", "--trust", "--no-input"]),
-                "cruft update": (project, [tool("cruft"), "update", "--checkout", "v2.0.0", "--skip-apply-ask",
-                                           "--not-strict"]),
-                "git merge": (base, ["git", "merge", "--quiet", "--no-edit", v2_render]),
-            }
-            seconds, _ = timed([tool("mlstack"), "--version"], work)
-            times["mlstack --version (start-up only)"].append(seconds)
-            checks["mlstack --version (start-up only)"] = "reference"
-            for name, (source, command) in runs.items():
-                copy = work / f"run-{round_}-{name.split()[0]}"
-                shutil.copytree(source, copy, symlinks=True)
-                seconds, done = timed(command, copy)
-                if done.returncode != 0:
-                    raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-                times[name].append(seconds)
-                checks[name] = check_result(copy, name)
-                shutil.rmtree(copy)
+        with isolated_cookiecutter(work):
+            repos = prepare(work, args.template_files, args.user_files)
+            times, checks = measure(repos, work, args.repeat)
+            phases = phase_breakdown(repos.base, work)
         medians = {name: statistics.median(values) for name, values in times.items()}
         print(f"Repository: {args.template_files} template files + {args.user_files} team files; "
               f"v1.0.0 -> v2.0.0 (20 edited, 5 added, 5 deleted); median of {args.repeat} runs")
@@ -242,7 +316,7 @@ def main() -> None:
         print()
         print("| phase | s |")
         print("|---|---|")
-        for label, seconds in phase_breakdown(base, work).items():
+        for label, seconds in phases.items():
             print(f"| {label} | {seconds:.2f} |")
     finally:
         if args.keep:

@@ -59,7 +59,11 @@ def model_name(config: dict[str, Any]) -> str:
 
 
 def log_sklearn_model(model: Any, input_example: Any, *, artifact_name: str = "model") -> Any:
-    """Log a fitted scikit-learn model whose pyfunc returns class probabilities; returns ModelInfo."""
+    """Log a fitted scikit-learn model whose pyfunc returns class probabilities; returns ModelInfo.
+
+    The signature is inferred from all of `input_example`; the example stored with the model is
+    `anonymous_example` of it, because real rows would copy patient records into every model.
+    """
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -67,7 +71,7 @@ def log_sklearn_model(model: Any, input_example: Any, *, artifact_name: str = "m
     signature = infer_signature(input_example, model.predict_proba(input_example))
     options: dict[str, Any] = {
         "signature": signature,
-        "input_example": input_example.head(5),
+        "input_example": anonymous_example(input_example),
         "pyfunc_predict_fn": "predict_proba",
         # Explicit requirements: inferring them costs seconds per model and can pick up the whole venv.
         "pip_requirements": _pip_requirements(),
@@ -80,6 +84,31 @@ def log_sklearn_model(model: Any, input_example: Any, *, artifact_name: str = "m
     if "skops_trusted_types" in accepted:  # MLflow 3 saves with skops locally: trust this model's own types
         options["skops_trusted_types"] = _skops_types(model)
     return mlflow.sklearn.log_model(model, **options)
+
+
+def anonymous_example(frame: Any, rows: int = 5) -> Any:
+    """Example rows copied from no patient: per-column quantiles, or the most frequent values.
+
+    Each column is summarised on its own (10th to 90th percentile of numbers, the commonest
+    categories), so a row is not a record of the data and tells no more than those summaries,
+    yet every value is realistic and typed like the training data. All-missing columns stay missing.
+    """
+    import numpy as np
+    import pandas as pd
+
+    levels = np.linspace(0.1, 0.9, rows)
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].dropna()
+        if values.empty:
+            columns[name] = pd.Series([None] * rows, dtype=frame[name].dtype)
+        elif pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]):
+            quantiles = values.quantile(levels, interpolation="nearest").to_numpy()
+            columns[name] = pd.Series(quantiles, dtype=frame[name].dtype)
+        else:
+            common = values.value_counts().index.tolist()
+            columns[name] = pd.Series([common[i % len(common)] for i in range(rows)], dtype=frame[name].dtype)
+    return pd.DataFrame(columns)
 
 
 def _pip_requirements() -> list[str]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from conftest import git
@@ -311,9 +316,57 @@ def test_a_repository_not_generated_by_mlstack_is_pointed_to_link(tmp_path):
 
 
 def test_a_second_update_while_one_runs_is_refused(template, project):
-    (project / ".git" / "mlstack-update.lock").write_text("12345")
+    (project / ".git" / "mlstack-update.lock").write_text(str(os.getpid()))  # a live process holds it
     result = update(project, "--to", "v1.0.0", "--no-input")
     assert result.exit_code == REPO_STATE and "another mlstack update is running" in result.output
+
+
+KILLED_UPDATE = """
+import os, signal, sys
+from mlstack import gitrepo
+original = getattr(gitrepo.GitRepo, {point!r})
+def then_killed(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    if {point!r} != "update_branch" or args[0] == "mlstack/template":
+        os.kill(os.getpid(), signal.SIGKILL)
+setattr(gitrepo.GitRepo, {point!r}, then_killed)
+from mlstack.cli import main
+sys.argv = ["mlstack", "update", "-C", {project!r}, "--trust", "--to", {tag!r}, "--no-input", *{extra!r}]
+main()
+"""
+
+
+@pytest.mark.parametrize("point,extra", [("update_branch", []), ("checkout_tree", []),
+                                         ("checkout_tree", ["--branch"])],
+                         ids=["after-pristine-commit", "after-work-tree-moved", "on-an-update-branch"])
+def test_update_killed_half_way_is_named_and_undone_by_one_command(template, project, point, extra):
+    tag = template.release(f"v7.0.0-{point}-{len(extra)}",
+                           lambda t: set_line(t.project / NOTES, 5, "note 5 by the template"))
+    append(project / "Makefile", "\n# team\n")
+    commit_all(project)
+    before = fingerprint(project)
+    script = KILLED_UPDATE.format(point=point, project=str(project), tag=tag, extra=extra)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert fingerprint(project) != before  # the kill left work half done
+
+    again = update(project, "--to", tag, "--no-input")
+    assert again.exit_code == REPO_STATE and "interrupted half-way; `mlstack update --recover`" in again.output
+    recovered = update(project, "--recover")
+    assert recovered.exit_code == 0 and "Recovered: main" in recovered.output
+    assert fingerprint(project) == before
+    assert update(project, "--to", tag, "--no-input").exit_code == 0
+
+
+def test_a_stale_lock_from_before_any_write_is_named_and_removed(project):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (project / ".git" / "mlstack-update.lock").write_text(gone.stdout.strip())
+    before = fingerprint(project)
+    result = update(project, "--to", "v1.0.0", "--no-input")
+    assert result.exit_code == REPO_STATE and "interrupted before it changed anything" in result.output
+    assert update(project, "--recover").exit_code == 0
+    assert fingerprint(project) == {**before, "merge_state": []}
+    assert "Nothing to recover" in update(project, "--recover").output
 
 
 def test_failing_template_hook_exits_7_and_leaves_the_repository_as_it_was(template, project):

@@ -242,10 +242,18 @@ def update(
     template: str | None = typer.Option(None, "--template",
                                         help="Where the template lives now (default: the recorded source)."),
     trust: bool = typer.Option(False, "--trust", help="Run the hooks and migrations of a template you trust."),
+    recover: bool = typer.Option(False, "--recover",
+                                 help="Undo an update that was killed half-way, then stop."),
 ) -> None:
     """Merge a newer template version into this repository (exit 1: conflicts left to resolve)."""
     from mlstack.errors import FINDINGS
     from mlstack.update import describe, update_project
+
+    if recover:
+        from mlstack.update_recovery import recover_update
+
+        typer.echo(run(lambda: recover_update(project)))
+        return
 
     result = run(lambda: update_project(
         project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(), dry_run=dry_run,

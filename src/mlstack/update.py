@@ -23,9 +23,9 @@ from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import Plan, highest_version, load_migrations, migrate_answers, migrate_files, plan
 from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
 from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
+from mlstack.update_recovery import LOCK_NAME, refuse_if_interrupted, save_progress
 
 UPDATE_BRANCH_PREFIX = "mlstack/update-"
-LOCK_NAME = "mlstack-update.lock"
 CONFLICT_KINDS = {
     frozenset({1, 2, 3}): "changed by you and by the template",
     frozenset({1, 3}): "deleted by you, changed by the template",
@@ -100,6 +100,8 @@ def update_project(
 ) -> UpdateResult:
     """Merge template version `to` (default: the latest) into the checked-out branch."""
     repo = open_repo(project)
+    # Before the clean-tree check: a killed update is what usually dirtied the tree.
+    refuse_if_interrupted(repo)
     if not dry_run:
         repo.require_clean("updating")
     head_branch = repo.current_branch()
@@ -149,6 +151,9 @@ def _apply(repo: GitRepo, result: UpdateResult, base: PristineBase, rendered: Re
     if branch:
         target = update_branch_name(repo, rendered.template_version)
     snapshot = repo.snapshot([base.branch, result.branch])
+    # Kept in the lock file until the update ends: what `mlstack update --recover` restores if
+    # this process is killed before it can undo a failure itself.
+    save_progress(repo, snapshot, [target] if branch else [])
     created: list[str] = []
     try:
         if rendered.commit != base.tip or base.branch_missing:

@@ -120,6 +120,7 @@ def main() -> int:
     parser.add_argument("--rows", default="100000,300000,1000000")
     parser.add_argument("--skip-pipeline", action="store_true")
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with the bytecode cache, as on a user's machine
 
     project = bake()
     python = prepare_venv(args.venv, project)

@@ -202,6 +202,12 @@ def main() -> None:
     parser.add_argument("--venv", type=Path,
                         help="the generated project's virtualenv (default $MLSTACK_TEST_VENV or benchmarks/.work/venv)")
     args = parser.parse_args()
+    # Measure what a user's machine does: Python caches compiled modules. A shell that turns the
+    # cache off (PYTHONDONTWRITEBYTECODE) would make every process recompile MLflow, pandas,
+    # scikit-learn and mlstack from source, several seconds per start.
+    bytecode_note = ("bytecode caching on (PYTHONDONTWRITEBYTECODE was set in this shell and is "
+                     "unset for the measured processes)" if os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+                     else "bytecode caching on")
     if args.venv:
         os.environ["MLSTACK_TEST_VENV"] = str(args.venv.resolve())
     repeat = 3 if args.quick else 7
@@ -234,7 +240,7 @@ def main() -> None:
         f" --skip {name}" for name in args.skip)
     lines = [f"# mlstack benchmarks — {dt.date.today().isoformat()}", "", f"Machine: {machine()}.", "",
              f"Load average (1, 5, 15 min) {load_before} before, {_load_average()} after; the suite took "
-             f"{minutes:.1f} min.", "",
+             f"{minutes:.1f} min; {bytecode_note}.", "",
              f"Medians of {repeat} runs unless noted. Command: `{command}`.", "",
              "| measure | result | note |", "|---|---|---|"]
     lines += [f"| {row.measure} | {row.value} | {row.note} |" for row in rows]

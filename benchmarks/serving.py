@@ -254,6 +254,7 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,4", help="comma-separated client counts")
     parser.add_argument("--starts", type=int, default=3, help="service starts for the cold-start median")
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with the bytecode cache, as on a user's machine
     concurrencies = [int(value) for value in args.concurrency.split(",")]
     rows = measure(args.venv, args.requests, args.seconds, concurrencies, max(1, args.starts))
     print(f"Machine: {machine()}.\n")

@@ -293,6 +293,7 @@ def main() -> None:
     parser.add_argument("--template-files", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # measure with the bytecode cache, as on a user's machine
 
     work = Path(tempfile.mkdtemp(prefix="mlstack-bench-"))
     try:

@@ -48,11 +48,12 @@ def remove_stale_temp_dirs(parent: Path) -> None:
     """Delete temp folders left by runs that were killed (their process is gone)."""
     for folder in parent.glob(f"{TEMP_PREFIX}*"):
         pid_text = folder.name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

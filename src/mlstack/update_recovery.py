@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlstack.errors import RepoStateError
 from mlstack.gitrepo import GitRepo, Snapshot, open_repo
+from mlstack.render import process_alive
 
 LOCK_NAME = "mlstack-update.lock"
 RECOVER_COMMAND = "mlstack update --recover"
@@ -31,7 +32,7 @@ class UpdateInProgress:
 
     @property
     def running(self) -> bool:
-        return self.pid is not None and _process_exists(self.pid)
+        return self.pid is not None and process_alive(self.pid)
 
 
 def save_progress(repo: GitRepo, snapshot: Snapshot, created_branches: list[str]) -> None:
@@ -94,12 +95,3 @@ def _where(snapshot: Snapshot) -> str:
     commit = (snapshot.head_commit or "")[:12]
     return f"{snapshot.head_branch} (at {commit})" if snapshot.head_branch else f"HEAD (at {commit})"
 
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True

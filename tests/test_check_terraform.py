@@ -21,18 +21,27 @@ TODAY = dt.date(2026, 11, 23)
 MODULE = "terraform/modules/ml_project"
 
 
+def bake_once(tmp_path_factory, name: str, *options: str) -> Path:
+    out = tmp_path_factory.mktemp(name)
+    assert runner.invoke(app, ["init", "--no-input", "-o", str(out), *options]).exit_code == 0
+    return out / "maternal-health-risk"
+
+
+def copy_of(baked: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a baked project that a test may break."""
+    copy = tmp_path / "repo"
+    shutil.copytree(baked, copy, symlinks=True)
+    return copy
+
+
 @pytest.fixture(scope="module")
 def baked(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tf-check")
-    assert runner.invoke(app, ["init", "--no-input", "-o", str(out)]).exit_code == 0
-    return out / "maternal-health-risk"
+    return bake_once(tmp_path_factory, "tf-check")
 
 
 @pytest.fixture
 def project(baked, tmp_path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(baked, copy, symlinks=True)
-    return copy
+    return copy_of(baked, tmp_path)
 
 
 def edit(project: Path, path: str, old: str, new: str, count: int = 1) -> None:
@@ -100,16 +109,12 @@ def test_other_variants_pass_every_terraform_rule(tmp_path, answers):
 
 @pytest.fixture(scope="module")
 def serving_baked(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tf-check-serving")
-    assert runner.invoke(app, ["init", "--no-input", "-o", str(out), "--set", "serving=true"]).exit_code == 0
-    return out / "maternal-health-risk"
+    return bake_once(tmp_path_factory, "tf-check-serving", "--set", "serving=true")
 
 
 @pytest.fixture
 def serving_project(serving_baked, tmp_path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(serving_baked, copy, symlinks=True)
-    return copy
+    return copy_of(serving_baked, tmp_path)
 
 
 def test_a_serving_project_passes_every_rule_of_mlstack_check(serving_baked):

@@ -1,9 +1,10 @@
-"""Which generated files belong to which answer, so unchosen options leave no trace.
+"""Delete the files of options that were not chosen, so unchosen options leave no trace.
 
-A file listed under a choice is kept only when that choice was made; the post-generation
-hook deletes the others (whole files, never `{% if %}` around whole bodies). Patterns are
-globs relative to the project root; `**` matches any depth. Boolean answers use the
-values "yes" and "no".
+Which file belongs to which answer is data, `_prune` in cookiecutter.json: for each
+question, each answer value lists the globs (relative to the project root, `**` for a whole
+folder) that are kept only when that value was chosen; boolean answers use "yes" and "no".
+Keeping it as data lets `mlstack diff` reproduce this hook's effect without running
+template code. Whole files are removed, never `{% if %}` around whole bodies.
 """
 
 from __future__ import annotations
@@ -14,43 +15,10 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-CHOICE_FILES: dict[str, dict[str, list[str]]] = {
-    "cloud": {
-        "azure": ["terraform/backends/azure/**", "terraform/bootstrap/cloud_azure.tf",
-                  "terraform/bootstrap/state/state_azure.tf"],
-        "aws": ["terraform/backends/aws/**", "terraform/bootstrap/cloud_aws.tf",
-                "terraform/bootstrap/state/state_aws.tf"],
-        "gcp": ["terraform/backends/gcp/**", "terraform/bootstrap/cloud_gcp.tf",
-                "terraform/bootstrap/state/state_gcp.tf"],
-    },
-    "ci_platform": {
-        "github_actions": [".github/**", "docs/ci/github_actions.md", "terraform/bootstrap/ci_github.tf"],
-        "azure_devops": [".azure-pipelines/**", "docs/ci/azure_devops.md", "terraform/bootstrap/ci_azure_devops.tf"],
-        "gitlab": [".gitlab-ci.yml", ".gitlab/**", "docs/ci/gitlab.md", "terraform/bootstrap/ci_gitlab.tf"],
-    },
-    "feature_store": {
-        "yes": ["terraform/modules/ml_project/jobs_feature_engineering.tf"],
-        "no": [],
-    },
-    "serving": {
-        "yes": [
-            "src/*/serving/**",
-            "src/*/core/scoring_request.py",
-            "src/*/core/serving_metrics.py",
-            "src/*/io/serving_endpoint.py",
-            "src/*/pipelines/serving_health.py",
-            "tests/serving/**",
-            "terraform/modules/ml_project/serving.tf",
-            "ci/champion_version.py",
-            "docs/serving.md",
-        ],
-        "no": [],
-    },
-    "unity_catalog": {
-        "yes": ["terraform/modules/ml_project/registry_unity_catalog.tf", "terraform/bootstrap/unity_catalog.tf"],
-        "no": ["terraform/modules/ml_project/registry_workspace.tf"],
-    },
-}
+
+def choice_files(context: Mapping[str, object]) -> Mapping[str, Mapping[str, list[str]]]:
+    """The template's `_prune` table, as cookiecutter passed it in the context."""
+    return context.get("_prune") or {}  # type: ignore[return-value]
 
 
 def _choice_value(value: object) -> str:
@@ -70,18 +38,18 @@ def _matches(relative_path: str, pattern: str) -> bool:
         prefix = pattern[:-3].split("/")
         parts = relative_path.split("/")
         return len(parts) > len(prefix) and all(
-            fnmatch.fnmatchcase(part, glob) for part, glob in zip(parts, prefix)
+            fnmatch.fnmatchcase(part, glob) for part, glob in zip(parts, prefix, strict=False)
         )
     return fnmatch.fnmatchcase(relative_path, pattern)
 
 
-def unwanted_files(project_dir: Path, answers: Mapping[str, object]) -> list[Path]:
+def unwanted_files(project_dir: Path, context: Mapping[str, object]) -> list[Path]:
     """The files that belong only to choices these answers did not make."""
     unwanted_patterns = [
         pattern
-        for question, files_by_value in CHOICE_FILES.items()
+        for question, files_by_value in choice_files(context).items()
         for value, patterns in files_by_value.items()
-        if _choice_value(answers.get(question)) != value
+        if _choice_value(context.get(question)) != value
         for pattern in patterns
     ]
     found = []
@@ -95,9 +63,9 @@ def unwanted_files(project_dir: Path, answers: Mapping[str, object]) -> list[Pat
     return sorted(found)
 
 
-def prune(project_dir: Path, answers: Mapping[str, object]) -> list[Path]:
+def prune(project_dir: Path, context: Mapping[str, object]) -> list[Path]:
     """Delete the unwanted files and any directories they leave empty."""
-    removed = unwanted_files(project_dir, answers)
+    removed = unwanted_files(project_dir, context)
     for path in removed:
         path.unlink()
     for root, _dirs, _files in sorted(os.walk(project_dir), key=lambda entry: -len(entry[0])):

@@ -12,10 +12,15 @@ A step runs when an upgrade goes past its range: the recorded version is inside 
 (or below it) and the target version above it, so a jump over several versions runs each
 step in turn. File steps run on the update branch and become their own commit before the
 merge.
+
+APPLIES_TO and RENAMED_ANSWERS are plain literals, so `mlstack diff` can read a step without
+running it (`read_migrations`): its preview applies the renames and names the code steps
+it did not run.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import sys
@@ -95,6 +100,8 @@ class Migration:
     renamed_answers: dict[str, str]
     answers_step: Callable[[dict[str, Any]], None] | None
     files_step: Callable[[Path, dict[str, Any]], None] | None
+    # Read without running it (read_migrations): which step functions it defines, not run.
+    unrun_code: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.name}: {self.summary}" if self.summary else self.name
@@ -118,7 +125,50 @@ def load_migrations(template_dir: Path) -> list[Migration]:
 
 def _load(path: Path) -> Migration:
     module = _import(path)
-    applies_to = getattr(module, "APPLIES_TO", None)
+    answers_step = getattr(module, "migrate_answers", None)
+    files_step = getattr(module, "migrate_files", None)
+    return _checked(path, module.__doc__, getattr(module, "APPLIES_TO", None),
+                    getattr(module, "RENAMED_ANSWERS", {}),
+                    answers_step if callable(answers_step) else None,
+                    files_step if callable(files_step) else None)
+
+
+def read_migrations(template_dir: Path) -> list[Migration]:
+    """Every migration the template ships, read from its source without running any of it."""
+    folder = template_dir / MIGRATIONS_DIR
+    if not folder.is_dir():
+        return []
+    return [_read(path) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+
+
+def _read(path: Path) -> Migration:
+    where = f"migration {path.name}"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=path.name)
+    except (SyntaxError, ValueError, UnicodeDecodeError) as error:
+        raise TemplateError(f"{where} cannot be read ({type(error).__name__}: {error})") from error
+    constants: dict[str, Any] = {}
+    functions = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.add(node.name)
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in ("APPLIES_TO", "RENAMED_ANSWERS"):
+                try:
+                    constants[target.id] = ast.literal_eval(node.value)  # type: ignore[union-attr]
+                except (ValueError, TypeError, SyntaxError, RecursionError) as error:
+                    raise TemplateError(f"{where}: {target.id} must be a plain literal so that "
+                                        "`mlstack diff` can read it without running the template") from error
+    unrun = tuple(name for name in ("migrate_answers", "migrate_files") if name in functions)
+    return _checked(path, ast.get_docstring(tree), constants.get("APPLIES_TO"),
+                    constants.get("RENAMED_ANSWERS", {}), None, None, unrun_code=unrun)
+
+
+def _checked(path: Path, doc: str | None, applies_to: Any, renamed: Any,
+             answers_step: Callable[..., None] | None, files_step: Callable[..., None] | None,
+             unrun_code: tuple[str, ...] = ()) -> Migration:
     where = f"migration {path.name}"
     if not isinstance(applies_to, str) or not applies_to.strip():
         raise TemplateError(f"{where}: APPLIES_TO must be a version range string such as '>=1.0,<2.0'")
@@ -126,18 +176,15 @@ def _load(path: Path) -> Migration:
         in_range("0", applies_to)
     except ValueError as error:
         raise TemplateError(f"{where}: APPLIES_TO {applies_to!r} is not a version range ({error})") from error
-    renamed = getattr(module, "RENAMED_ANSWERS", {}) or {}
+    renamed = renamed or {}
     if not isinstance(renamed, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                 for k, v in renamed.items()):
         raise TemplateError(f"{where}: RENAMED_ANSWERS must map old answer keys to new ones")
-    answers_step = getattr(module, "migrate_answers", None)
-    files_step = getattr(module, "migrate_files", None)
-    if not (renamed or callable(answers_step) or callable(files_step)):
+    if not (renamed or answers_step or files_step or unrun_code):
         raise TemplateError(f"{where}: defines none of RENAMED_ANSWERS, migrate_answers, migrate_files")
-    summary = (module.__doc__ or "").strip().splitlines()
+    summary = (doc or "").strip().splitlines()
     return Migration(path.stem, summary[0] if summary else "", applies_to, dict(renamed),
-                     answers_step if callable(answers_step) else None,
-                     files_step if callable(files_step) else None)
+                     answers_step, files_step, unrun_code)
 
 
 def _import(path: Path) -> ModuleType:
@@ -182,6 +229,8 @@ def migrate_answers(steps: list[Migration], answers: dict[str, Any], user_set: l
                 notes.append(f"answer {old} is now {new}")
                 if old in user_set:
                     user_set[user_set.index(old)] = new
+        if "migrate_answers" in step.unrun_code:
+            notes.append(f"{step.name} changes answers in code, not run for this preview")
         if step.answers_step:
             before = dict(answers)
             _run(step, step.answers_step, answers)

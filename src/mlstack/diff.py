@@ -2,7 +2,9 @@
 
 First what you changed relative to the pristine render of your recorded version (the
 recorded pristine commit against your work tree), then what an update to the latest (or
-`--to`) version would bring and where it would conflict. Nothing is written.
+`--to`) version would bring and where it would conflict. Nothing is written, and none of
+the template's code runs: the preview applies the template's `_prune` table and writes the
+answers file itself instead of running its hooks.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
     if local_only:
         return report
     try:
-        report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec)
+        # Read-only means no template code either: no hooks, validators or migration code.
+        report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
+                                       run_template_code=False)
     except InvalidInput as error:
         report.update_problem = f"updating needs answers first: {error.message}"
         return report

@@ -35,18 +35,22 @@ class ProjectRecord:
     pristine_branch: str = PRISTINE_BRANCH
     pristine_commit: str | None = None
     mlstack_version: str | None = None
+    managed: list[str] | None = None  # the template's managed globs, written into pristine renders
 
     def to_text(self) -> str:
         import yaml
 
+        template: dict[str, Any] = {
+            "source": self.source,
+            "version": self.version,
+            "pristine_branch": self.pristine_branch,
+            "pristine_commit": self.pristine_commit,
+        }
+        if self.managed is not None:
+            template["managed"] = list(self.managed)
         document = {
             "mlstack_version": self.mlstack_version,
-            "template": {
-                "source": self.source,
-                "version": self.version,
-                "pristine_branch": self.pristine_branch,
-                "pristine_commit": self.pristine_commit,
-            },
+            "template": template,
             "answers": dict(self.answers),
             "user_set": sorted(self.user_set),
         }
@@ -78,6 +82,24 @@ def parse_record(text: str, where: str) -> ProjectRecord:
         pristine_commit=str(template["pristine_commit"]) if template.get("pristine_commit") else None,
         mlstack_version=str(data["mlstack_version"]) if data.get("mlstack_version") else None,
     )
+
+
+def rendered_record_text(cookiecutter: Mapping[str, Any]) -> str:
+    """The answers file a pristine render holds, from the render's cookiecutter context.
+
+    The template's post-generation hook writes this file when it runs; a render without hooks
+    (the `mlstack diff` preview) gets the same bytes from here.
+    """
+    meta = cookiecutter.get("_mlstack") or {}
+    record = ProjectRecord(
+        source=str(meta.get("source") or cookiecutter.get("_template")),
+        version=str(meta.get("template_version") or cookiecutter.get("_template_version")),
+        answers={key: value for key, value in cookiecutter.items() if not key.startswith("_")},
+        user_set=list(meta.get("user_keys") or []),
+        mlstack_version=meta.get("mlstack_version") or None,
+        managed=list(cookiecutter.get("_managed_files") or []),
+    )
+    return record.to_text()
 
 
 def read_record(project: Path) -> ProjectRecord:

@@ -64,15 +64,22 @@ def process_alive(pid: int) -> bool:
 
 
 def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
-                     parent: Path) -> tuple[Path, Path]:
-    """Render inside a fresh temporary folder under `parent`; return (temp folder, project)."""
+                     parent: Path, *, run_hooks: bool = True) -> tuple[Path, Path]:
+    """Render inside a fresh temporary folder under `parent`; return (temp folder, project).
+
+    With run_hooks False no template code runs: mlstack applies the template's `_prune`
+    table and writes the answers file itself, which is all the bundled template's hooks do.
+    """
     from cookiecutter.environment import StrictEnvironment
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.generate import generate_files
 
+    from mlstack.declared_layout import prune_table
     from mlstack.path_safety import check_rendered_tree, check_template_paths
 
     context = build_context(template, answers, meta, parent)
+    if not run_hooks:
+        prune_table(context["cookiecutter"])  # a malformed table fails before anything is rendered
     check_template_paths(template.path, context["cookiecutter"], StrictEnvironment(context=context))
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_dirs(parent)
@@ -80,8 +87,10 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=parent))
     try:
         project = Path(generate_files(repo_dir=str(template.path), context=context,
-                                      output_dir=str(workdir), accept_hooks=True))
+                                      output_dir=str(workdir), accept_hooks=run_hooks))
         check_rendered_tree(project)
+        if not run_hooks:
+            apply_declared_effects(project, context["cookiecutter"])
     except FailedHookException as error:
         shutil.rmtree(workdir, ignore_errors=True)
         raise TemplateError(f"the template's hook failed: {error}") from error
@@ -92,6 +101,17 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return workdir, project
+
+
+def apply_declared_effects(project: Path, cookiecutter: Mapping[str, Any]) -> None:
+    """What the post-generation hook would have done, from data: prune, then the answers file."""
+    from mlstack.declared_layout import prune_unchosen
+    from mlstack.record import RECORD_PATH, rendered_record_text
+
+    prune_unchosen(project, cookiecutter)
+    record = project / RECORD_PATH
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(rendered_record_text(cookiecutter), encoding="utf-8")
 
 
 def render_project(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],

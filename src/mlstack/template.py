@@ -93,7 +93,8 @@ def open_template(spec: str | None = None, ref: str | None = None, *, trust: boo
     trusted = trust or is_trusted_source(source)
     if not trusted:
         raise UntrustedTemplate(
-            f"template {source} is not trusted: its hooks would run code on this machine. "
+            f"template {source} is not trusted: rendering it runs its code on this machine "
+            "(hooks, migrations, and Jinja, which is not a sandbox). "
             "Re-run with --trust if you trust it, or add it to the trusted templates "
             "(MLSTACK_TRUSTED_TEMPLATES or trusted_templates in the mlstack settings file)"
         )

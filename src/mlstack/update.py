@@ -20,7 +20,15 @@ from mlstack import __version__
 from mlstack.answers import Asker, parse_set_options
 from mlstack.errors import RepoStateError, TemplateError
 from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
-from mlstack.migrations import Plan, highest_version, load_migrations, migrate_answers, migrate_files, plan
+from mlstack.migrations import (
+    Plan,
+    highest_version,
+    load_migrations,
+    migrate_answers,
+    migrate_files,
+    plan,
+    read_migrations,
+)
 from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
 from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
 from mlstack.update_recovery import LOCK_NAME, refuse_if_interrupted, save_progress
@@ -97,8 +105,15 @@ def update_project(
     branch: bool = False,
     trust: bool = False,
     template_spec: str | None = None,
+    run_template_code: bool = True,
 ) -> UpdateResult:
-    """Merge template version `to` (default: the latest) into the checked-out branch."""
+    """Merge template version `to` (default: the latest) into the checked-out branch.
+
+    run_template_code False (dry runs only, for `mlstack diff`) renders without the template's
+    hooks, question validators or migration code; see render_version.
+    """
+    if not run_template_code and not dry_run:
+        raise ValueError("an update that writes must run the template's hooks and migrations")
     repo = open_repo(project)
     # Before the clean-tree check: a killed update is what usually dirtied the tree.
     refuse_if_interrupted(repo)
@@ -117,7 +132,8 @@ def update_project(
         with open_template(template_spec or record.source, target_ref(record, to, template_spec),
                            trust=trust) as template:
             _check_bundled_version(template, to)
-            rendered = render_version(repo, template, record, overrides, asker, base)
+            rendered = render_version(repo, template, record, overrides, asker, base,
+                                      run_template_code=run_template_code)
             result = UpdateResult("dry-run" if dry_run else "updated", head_branch, record.version,
                                   rendered.template_version, answers=rendered.answers,
                                   pristine_commit=rendered.commit, start_commit=repo.rev("HEAD"))
@@ -126,6 +142,10 @@ def update_project(
                 result.notes.append(f"migrations not run: {rendered.plan.skipped_reason}")
             if base.note:
                 result.notes.append(base.note)
+            if not run_template_code and template.source != BUNDLED and _has_hooks(template):
+                result.notes.append("previewed without running the template's hooks: files they would add or "
+                                    "change beyond `_prune` and the answers file are not shown "
+                                    "(`mlstack update --dry-run` renders with them)")
             if rendered.tree == repo.tree_of(base.commit):
                 result.status = "up-to-date"
                 return result
@@ -135,7 +155,7 @@ def update_project(
                 answers=rendered.answers.answers, user_set=rendered.answers.user_keys,
                 pristine_branch=base.branch, pristine_commit=rendered.commit, mlstack_version=__version__)
             if dry_run:
-                if any(step.files_step for step in rendered.plan.steps):
+                if any(step.files_step or "migrate_files" in step.unrun_code for step in rendered.plan.steps):
                     result.notes.append("file migrations are not simulated by --dry-run; "
                                         "the conflicts shown assume your files as they are")
                 merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of("HEAD"), rendered.tree)
@@ -303,21 +323,28 @@ def _check_bundled_version(template: Template, to: str | None) -> None:
 
 
 def render_version(repo: GitRepo, template: Template, record: ProjectRecord, overrides: dict[str, str],
-                   asker: Asker | None, base: PristineBase) -> Rendered:
-    """Carry the answers over, render the version without git side effects, commit it as an object."""
+                   asker: Asker | None, base: PristineBase, *, run_template_code: bool = True) -> Rendered:
+    """Carry the answers over, render the version without git side effects, commit it as an object.
+
+    Without template code the migrations are read, not run (their renames apply, their code
+    steps are named), answers are not checked by the template's validators, and the render
+    reproduces only the hooks' declared effects (`_prune` and the answers file).
+    """
     from mlstack.init import generation_meta
     from mlstack.render import render_into_temp
 
-    steps = plan(load_migrations(template.path), record.version, template.version)
+    migrations = load_migrations(template.path) if run_template_code else read_migrations(template.path)
+    steps = plan(migrations, record.version, template.version)
     answers = dict(record.answers)
     user_set = list(record.user_set)
     notes = migrate_answers(steps.steps, answers, user_set)
-    carried = carry_answers(template.context, load_contract(template), answers, user_set, overrides, asker,
-                            template.version)
+    contract = load_contract(template) if run_template_code else None
+    carried = carry_answers(template.context, contract, answers, user_set, overrides, asker, template.version)
     meta = generation_meta(template, carried.user_keys, git_init=False)
     scratch = Path(tempfile.mkdtemp(prefix="mlstack-update-"))
     try:
-        _workdir, project = render_into_temp(template, carried.answers, meta, scratch)
+        _workdir, project = render_into_temp(template, carried.answers, meta, scratch,
+                                             run_hooks=run_template_code)
         shutil.rmtree(project / ".git", ignore_errors=True)  # a hook that ran git anyway: never ours
         commit, tree = repo.commit_directory(
             project, [base.tip], f"Render template {template.version} (pristine, written by mlstack)\n")
@@ -326,6 +353,12 @@ def render_version(repo: GitRepo, template: Template, record: ProjectRecord, ove
     if base.tip != base.commit and repo.tree_of(base.tip) == tree:
         commit = base.tip  # an earlier, abandoned update already committed this exact render
     return Rendered(template.version, template.source, commit, tree, carried, steps, notes)
+
+
+def _has_hooks(template: Template) -> bool:
+    """Whether the template ships cookiecutter hooks (whose effects a code-free preview lacks)."""
+    hooks = template.path / "hooks"
+    return any(hooks.glob("pre_gen_project.*")) or any(hooks.glob("post_gen_project.*"))
 
 
 def update_branch_name(repo: GitRepo, version: str) -> str:

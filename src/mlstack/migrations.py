@@ -115,12 +115,16 @@ class Plan:
     skipped_reason: str | None = None
 
 
-def load_migrations(template_dir: Path) -> list[Migration]:
-    """Every migration the template ships, in file-name order."""
+def _step_files(template_dir: Path) -> list[Path]:
     folder = template_dir / MIGRATIONS_DIR
     if not folder.is_dir():
         return []
-    return [_load(path) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+    return [path for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+
+
+def load_migrations(template_dir: Path) -> list[Migration]:
+    """Every migration the template ships, in file-name order."""
+    return [_load(path) for path in _step_files(template_dir)]
 
 
 def _load(path: Path) -> Migration:
@@ -135,10 +139,7 @@ def _load(path: Path) -> Migration:
 
 def read_migrations(template_dir: Path) -> list[Migration]:
     """Every migration the template ships, read from its source without running any of it."""
-    folder = template_dir / MIGRATIONS_DIR
-    if not folder.is_dir():
-        return []
-    return [_read(path) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+    return [_read(path) for path in _step_files(template_dir)]
 
 
 def _read(path: Path) -> Migration:

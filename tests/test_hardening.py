@@ -216,6 +216,10 @@ def test_main_flows_work_without_network(tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     fleet = run("fleet", "report", str(project), "--format", "json")
     assert fleet.returncode == 0 and json.loads(fleet.stdout)["counts"]["ok"] == 1
+    diff = run("diff", "-C", str(project), "--exit-code")
+    assert diff.returncode == 0 and "nothing to update" in diff.stdout, diff.stdout + diff.stderr
+    update = run("update", "-C", str(project), "--dry-run", "--no-input")
+    assert update.returncode == 0, update.stdout + update.stderr
     connect = "import socket; socket.create_connection(('1.1.1.1', 53), 2)"
     probe = subprocess.run([*prefix, sys.executable, "-c", connect], capture_output=True, text=True, env=env)
     assert probe.returncode != 0, "the offline guard did not block the network"

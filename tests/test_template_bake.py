@@ -157,6 +157,12 @@ SERVING_FILES = (
 SERVING_TRACE = re.compile(rb"(?i)\bserv(e|ing)\b|model_serving|serving_|make serve|/invocations")
 
 
+def runtime_dependencies(project: Path) -> str:
+    """The text of pyproject.toml's `dependencies = [...]` list (no TOML parser on Python 3.10)."""
+    text = (project / "pyproject.toml").read_text()
+    return text.split("\ndependencies = [", 1)[1].split("\n]", 1)[0]
+
+
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_serving_off_generates_nothing_about_serving(bake, cloud):
     project = bake(cloud=cloud)
@@ -168,6 +174,7 @@ def test_serving_off_generates_nothing_about_serving(bake, cloud):
         if found:
             traces[name] = found.group(0)
     assert traces == {}
+    assert "databricks-sdk" not in runtime_dependencies(project)
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
@@ -176,6 +183,8 @@ def test_serving_on_adds_the_service_the_endpoint_and_the_make_target(bake, clou
     files = project_files(project)
     assert set(SERVING_FILES) <= files
     assert "\nserve:  ## " in (project / "Makefile").read_text()
+    # imported by io/serving_endpoint.py, so declared, not left to MLflow's own dependencies
+    assert '"databricks-sdk>=0.20,<1",' in runtime_dependencies(project)
     local = yaml.safe_load((project / "configs" / "local.yml").read_text())
     assert local["serving"]["request_log"] == ".local/serving/requests.jsonl"
     shared = yaml.safe_load((project / "configs" / "project.yml").read_text())

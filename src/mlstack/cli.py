@@ -273,8 +273,8 @@ def diff(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there is any difference."),
     template: str | None = typer.Option(None, "--template",
                                         help="Where the template lives now (default: the recorded source)."),
-    trust: bool = typer.Option(False, "--trust", help="Render a --template you trust (diff never runs its "
-                               "hooks or migration code; its Jinja still renders)."),
+    trust: bool = typer.Option(False, "--trust", help="Render a template you trust (diff never runs its "
+                               "hooks or migration code; Jinja still renders)."),
 ) -> None:
     """Show your changes since the recorded template render, and what an update would bring."""
     from mlstack.diff import describe_diff, diff_project

@@ -12,9 +12,12 @@ import copy
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import argparse
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 REQUIRED_KEYS = (
@@ -126,6 +129,18 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
             node = child
         node[parts[-1]] = value
     return updated
+
+
+def add_set_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """The `--set KEY=VALUE` option every command line shares; `apply_overrides` reads it."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override one setting for this run, e.g. {example}",
+    )
 
 
 def resolve_path(config: dict[str, Any], path: str) -> str:

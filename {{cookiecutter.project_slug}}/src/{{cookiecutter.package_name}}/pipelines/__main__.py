@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import ENVIRONMENTS, apply_overrides
+from ..config import ENVIRONMENTS, add_set_option, apply_overrides
 from ..io.reports import report_dir, write_json
 from ..io.tables import table_exists
 from . import STEPS
@@ -80,7 +80,7 @@ def run_pipeline(context: StepContext, *, with_sample_data: bool = False) -> Pip
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=f"Run the pipeline steps in order: {', '.join(STEPS)}.")
     parser.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    add_set_option(parser, "training.hyperopt.max_evals=5")
     parser.add_argument("--sample-data", action="store_true", help="write the synthetic sample tables first")
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..config import ENVIRONMENTS, ConfigError, load_config
+from ..config import ENVIRONMENTS, ConfigError, add_set_option, load_config
 from ..core.data_contract import ContractError
 from ..core.features import FeatureConfigError
 from ..core.training import TrainingConfigError
@@ -87,14 +87,7 @@ def cli_main(step: Callable[[StepContext], Any], description: str, argv: Sequenc
     """`--env ENV [--set key=value ...]`; prints the step's summary, or one error line and exits 1."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--env", required=True, choices=ENVIRONMENTS, help="which configs/<env>.yml to use")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one setting for this run, e.g. training.hyperopt.max_evals=5",
-    )
+    add_set_option(parser, "training.hyperopt.max_evals=5")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:

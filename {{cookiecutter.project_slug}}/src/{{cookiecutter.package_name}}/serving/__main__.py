@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import ENVIRONMENTS, ConfigError, load_config, resolve_path
+from ..config import ENVIRONMENTS, ConfigError, add_set_option, load_config, resolve_path
 from .model import ServingError, load_served_model
 from .server import RequestLog, ScoringServer, ScoringService
 
@@ -24,14 +24,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", help="address to listen on (default serving.host, loopback)")
     parser.add_argument("--port", type=int, help="port (default serving.port); 0 picks a free one")
     parser.add_argument("--version", help="serve this model version instead of the champion")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one setting, e.g. serving.max_rows_per_request=100",
-    )
+    add_set_option(parser, "serving.max_rows_per_request=100")
     return parser.parse_args(argv)
 
 

@@ -1,9 +1,11 @@
 """Turn the CI job's OIDC token into cloud credentials files for Terraform's state backend.
 
 GitHub Actions uses the clouds' own login actions; GitLab CI and Azure DevOps have no such
-step for AWS and GCP, so this writes what the cloud SDKs read: a web-identity token file
-(AWS, with AWS_ROLE_ARN) or an external-account credential file (GCP Workload Identity
-Federation, with GCP_WORKLOAD_IDENTITY_PROVIDER and GCP_SERVICE_ACCOUNT).
+step, so this writes what the cloud SDKs read: a web-identity token file (AWS, with
+AWS_ROLE_ARN), an external-account credential file (GCP Workload Identity Federation, with
+GCP_WORKLOAD_IDENTITY_PROVIDER and GCP_SERVICE_ACCOUNT) or an OIDC token file for the azurerm
+backend (Azure, with ARM_CLIENT_ID). On Azure DevOps the token is the pipeline's own, whose
+subject names the pipeline: the identity ci/identities.json lists and the bootstrap trusts.
 
 The token comes from an environment variable (GitLab `id_tokens`) or, on Azure DevOps, from
 the pipeline's OIDC endpoint. Files are private to the job's user; only their paths are
@@ -89,7 +91,14 @@ def gcp_files(token: str, directory: Path) -> dict[str, str]:
     return {"GOOGLE_APPLICATION_CREDENTIALS": str(config_file)}
 
 
-WRITERS = {"aws": aws_files, "gcp": gcp_files}
+def azure_files(token: str, directory: Path) -> dict[str, str]:
+    """The azurerm backend exchanges this token for the managed identity ARM_CLIENT_ID."""
+    _require("ARM_CLIENT_ID")
+    token_file = _write_private(directory / "azure-oidc-token", token)
+    return {"ARM_OIDC_TOKEN_FILE_PATH": str(token_file), "ARM_USE_OIDC": "true"}
+
+
+WRITERS = {"aws": aws_files, "azure": azure_files, "gcp": gcp_files}
 
 
 def render(variables: dict[str, str], style: str) -> str:

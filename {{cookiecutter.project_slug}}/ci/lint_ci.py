@@ -1,8 +1,11 @@
-"""Check this repository's CI files against their platforms' published schemas, offline.
+"""Check this repository's CI files, offline: their platforms' schemas and the identity handshake.
 
 Runs check-jsonschema with its bundled schemas (GitHub workflows, Dependabot, Azure
-Pipelines, GitLab CI) on whichever CI files exist, and actionlint on GitHub workflows when
-an actionlint binary is installed. Exits non-zero on the first kind of problem found.
+Pipelines, GitLab CI) on whichever CI files exist, actionlint on GitHub workflows when an
+actionlint binary is installed, and the identity cross-check (ci/ci_identity.py): every job
+that talks to Databricks or the cloud presents a token the bootstrap trusts for its own
+environment only. Exits non-zero if any of them finds a problem.
+Needs ci/requirements-lint.txt: python -m pip install -r ci/requirements-lint.txt
 Usage: python ci/lint_ci.py   (or `make lint-ci`)
 """
 
@@ -39,6 +42,16 @@ def schema_commands(root: Path = REPO_ROOT) -> list[list[str]]:
     return commands
 
 
+def identity_problems() -> list[str]:
+    try:
+        import ci_identity
+        import hcl2  # noqa: F401 - the identity check reads the bootstrap Terraform with it
+        import yaml  # noqa: F401
+    except ImportError as error:
+        return [f"{error.name} is not installed: python -m pip install -r ci/requirements-lint.txt"]
+    return ci_identity.check(REPO_ROOT)
+
+
 def main() -> int:
     commands = schema_commands()
     if not commands:
@@ -51,7 +64,11 @@ def main() -> int:
     for command in commands:
         print("+ " + " ".join(command[-6:] if len(command) > 6 else command), flush=True)
         failed |= subprocess.run(command, cwd=REPO_ROOT).returncode != 0
-    return 1 if failed else 0
+    print("+ identity handshakes (ci/identities.json vs the CI files and terraform/bootstrap)", flush=True)
+    problems = identity_problems()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if failed or problems else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-# Azure DevOps: the environments `staging` and `prod` and one variable group per environment
-# ({{ cookiecutter.project_slug }}-staging, {{ cookiecutter.project_slug }}-prod) holding the variables the pipelines read.
+# Azure DevOps: the pipelines themselves (their names are the OIDC subjects, so the bootstrap
+# creates exactly the ones ci/identities.json names), the environments `staging` and `prod`,
+# one variable group per environment ({{ cookiecutter.project_slug }}-staging, {{ cookiecutter.project_slug }}-prod), and each
+# pipeline's authorization for its own environment's group and environment only.
 # Authenticate the provider as a project administrator (AZDO_PERSONAL_ACCESS_TOKEN in your
 # shell for this one run, or `az login`); nothing is written to disk.
 
@@ -21,29 +23,20 @@ variable "azure_devops_organization_id" {
   type        = string
 }
 
-variable "azure_devops_pipeline_names" {
-  description = "Name of the pipeline that deploys each environment. Azure DevOps tokens name the pipeline, not the environment: separate deploy pipelines keep a staging run from ever obtaining a prod token."
-  type        = map(string)
-  default = {
-    staging = "{{ cookiecutter.project_slug }}"
-    prod    = "{{ cookiecutter.project_slug }}"
-  }
-}
-
 data "azuredevops_project" "this" {
   name = "{{ cookiecutter.azure_devops_project }}"
 }
 
+data "azuredevops_git_repository" "this" {
+  project_id = data.azuredevops_project.this.id
+  name       = local.ci_identity.repository
+}
+
 locals {
-  ci_oidc = {
-    issuer               = "https://vstoken.dev.azure.com/${var.azure_devops_organization_id}"
-    databricks_audiences = ["api://AzureADTokenExchange"]
-    cloud_audience       = "api://AzureADTokenExchange"
-    subjects = {
-      for env in local.environments :
-      env => "p://{{ cookiecutter.repo_owner }}/{{ cookiecutter.azure_devops_project }}/${var.azure_devops_pipeline_names[env]}"
-    }
-  }
+  # A pipeline's token says p://<organization>/<project>/<pipeline name> and nothing about the
+  # branch or stage, so every pipeline serves one environment (ci/identities.json).
+  ci_issuer    = replace(local.ci_identity.issuer, "{organization_id}", var.azure_devops_organization_id)
+  ci_pipelines = local.ci_identity.pipelines
 }
 
 resource "azuredevops_environment" "env" {
@@ -79,4 +72,71 @@ resource "azuredevops_variable_group" "env" {
       is_secret    = true
     }
   }
+
+  # Pipelines check it first (ci/preflight.py): it says which ci/identities.json was bootstrapped.
+  variable {
+    name  = "MLSTACK_BOOTSTRAP"
+    value = local.ci_identity_digest
+  }
+}
+
+# The pipelines, named as their OIDC subjects say. Renamed in the UI, a pipeline's token no
+# longer matches: ci/preflight.py stops it with the name to restore (or re-apply this).
+resource "azuredevops_build_definition" "pipeline" {
+  for_each = local.ci_pipelines
+
+  project_id = data.azuredevops_project.this.id
+  name       = each.key
+  path       = "\\{{ cookiecutter.project_slug }}"
+
+  ci_trigger {
+    use_yaml = true
+  }
+
+  repository {
+    repo_type   = "TfsGit"
+    repo_id     = data.azuredevops_git_repository.this.id
+    branch_name = "refs/heads/${local.deploy_branches["staging"]}"
+    yml_path    = trimprefix(each.value.file, "/")
+  }
+}
+
+# Azure Repos ignores the YAML `pr:` trigger: this policy runs the pull request pipeline.
+resource "azuredevops_branch_policy_build_validation" "pull_requests" {
+  for_each = { for name, pipeline in local.ci_pipelines : name => pipeline if try(pipeline.validates_pull_requests, false) }
+
+  project_id = data.azuredevops_project.this.id
+  enabled    = true
+  blocking   = true
+
+  settings {
+    display_name        = each.key
+    build_definition_id = azuredevops_build_definition.pipeline[each.key].id
+    valid_duration      = 720
+
+    scope {
+      repository_id  = data.azuredevops_git_repository.this.id
+      repository_ref = "refs/heads/${local.deploy_branches["staging"]}"
+      match_type     = "Exact"
+    }
+  }
+}
+
+# Each pipeline may use its own environment's variable group and environment, nothing else.
+resource "azuredevops_pipeline_authorization" "variable_group" {
+  for_each = local.ci_pipelines
+
+  project_id  = data.azuredevops_project.this.id
+  resource_id = azuredevops_variable_group.env[each.value.environment].id
+  type        = "variablegroup"
+  pipeline_id = tonumber(azuredevops_build_definition.pipeline[each.key].id)
+}
+
+resource "azuredevops_pipeline_authorization" "environment" {
+  for_each = local.ci_pipelines
+
+  project_id  = data.azuredevops_project.this.id
+  resource_id = azuredevops_environment.env[each.value.environment].id
+  type        = "environment"
+  pipeline_id = tonumber(azuredevops_build_definition.pipeline[each.key].id)
 }

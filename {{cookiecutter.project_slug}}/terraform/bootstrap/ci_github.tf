@@ -17,35 +17,40 @@ provider "github" {
 
 locals {
   github_repository = basename(local.git_repo_path)
-
-  # GitHub's token for a job that declares `environment: <env>` carries this subject, so a
-  # principal trusts only the workflow jobs of its own environment in this repository.
-  ci_oidc = {
-    issuer               = "https://token.actions.githubusercontent.com"
-    databricks_audiences = [var.databricks_account_id]
-    cloud_audience       = null
-    subjects             = { for env in local.environments : env => "repo:${local.git_repo_path}:environment:${env}" }
-  }
+  # Jobs that declare `environment: <env>` present repo:<owner>/<repo>:environment:<env>
+  # (ci/identities.json); the prod environment accepts deployments from its branch only.
+  ci_issuer = local.ci_identity.issuer
 }
 
+# Staging has no branch restriction: pull request jobs (plan, integration run) use it too, and
+# their ref is the pull request's, not a branch. Prod deploys only from its release branch.
 resource "github_repository_environment" "env" {
   for_each = toset(local.environments)
 
   repository  = local.github_repository
   environment = each.key
 
-  deployment_branch_policy {
-    protected_branches     = false
-    custom_branch_policies = true
+  dynamic "deployment_branch_policy" {
+    for_each = each.key == "prod" ? [1] : []
+    content {
+      protected_branches     = false
+      custom_branch_policies = true
+    }
   }
 }
 
-resource "github_repository_environment_deployment_policy" "env" {
-  for_each = toset(local.environments)
-
+resource "github_repository_environment_deployment_policy" "prod" {
   repository     = local.github_repository
-  environment    = github_repository_environment.env[each.key].environment
-  branch_pattern = local.deploy_branches[each.key]
+  environment    = github_repository_environment.env["prod"].environment
+  branch_pattern = local.ci_identity.environments["prod"].deploy_branch
+}
+
+# Deploy workflows stop at their first job until this exists (ci/preflight.py): it says the
+# bootstrap ran, and for which ci/identities.json.
+resource "github_actions_variable" "bootstrap" {
+  repository    = local.github_repository
+  variable_name = "MLSTACK_BOOTSTRAP"
+  value         = local.ci_identity_digest
 }
 
 # Identifiers, not secrets: stored as environment variables (vars.<NAME> in workflows).

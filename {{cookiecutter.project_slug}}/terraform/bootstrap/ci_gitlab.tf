@@ -1,7 +1,8 @@
 # GitLab CI/CD: the environments `staging` and `prod` and, scoped to each, the variables the
-# pipelines read. Variables are protected: only protected branches ({{ cookiecutter.main_branch }} and
-# {{ cookiecutter.release_branch }} must be) receive them. Authenticate the provider as a project
-# maintainer (GITLAB_TOKEN in your shell for this one run); nothing is written to disk.
+# pipelines read. Prod's variables are protected: only protected branches ({{ cookiecutter.release_branch }} must be)
+# receive them. Staging's are not, because merge request jobs run on unprotected source branches;
+# they are identifiers, not secrets. Authenticate the provider as a project maintainer
+# (GITLAB_TOKEN in your shell for this one run); nothing is written to disk.
 
 terraform {
   required_providers {
@@ -21,17 +22,10 @@ data "gitlab_project" "this" {
 }
 
 locals {
-  # GitLab's ID token names the project and the branch: staging trusts pipelines of the main
-  # branch, prod those of the release branch. Set `aud` in the job's id_tokens to match.
-  ci_oidc = {
-    issuer               = "https://{{ cookiecutter.gitlab_host }}"
-    databricks_audiences = [local.git_repo_url]
-    cloud_audience       = null
-    subjects = {
-      for env in local.environments :
-      env => "project_path:${local.git_repo_path}:ref_type:branch:ref:${local.deploy_branches[env]}"
-    }
-  }
+  # Subjects are project_path:<group>/<project>:ref_type:branch:ref:<branch>; merge request jobs
+  # are trusted by project_path for staging only (ci/identities.json). Each job's id_tokens
+  # requests `aud: <databricks_audience>` for Databricks.
+  ci_issuer = local.ci_identity.issuer
 }
 
 resource "gitlab_project_environment" "env" {
@@ -48,7 +42,19 @@ resource "gitlab_project_variable" "ci" {
   environment_scope = gitlab_project_environment.env[each.value.env].name
   key               = each.value.name
   value             = each.value.value
-  protected         = true
+  protected         = each.value.env == "prod"
+  masked            = false
+  raw               = true
+}
+
+# Deploy jobs stop at their first line until this exists (ci/preflight.py): it says the
+# bootstrap ran, and for which ci/identities.json.
+resource "gitlab_project_variable" "bootstrap" {
+  project           = data.gitlab_project.this.id
+  environment_scope = "*"
+  key               = "MLSTACK_BOOTSTRAP"
+  value             = local.ci_identity_digest
+  protected         = false
   masked            = false
   raw               = true
 }

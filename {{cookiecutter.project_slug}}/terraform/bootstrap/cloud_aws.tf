@@ -28,8 +28,8 @@ data "aws_partition" "current" {}
 locals {
   state_bucket_arn  = "arn:${data.aws_partition.current.partition}:s3:::{{ cookiecutter.tfstate_s3_bucket }}"
   state_key_prefix  = "{{ cookiecutter.project_slug }}"
-  ci_oidc_host      = trimprefix(local.ci_oidc.issuer, "https://")
-  aws_oidc_audience = coalesce(local.ci_oidc.cloud_audience, "sts.amazonaws.com")
+  ci_oidc_host      = trimprefix(local.ci_issuer, "https://")
+  aws_oidc_audience = local.ci_identity.cloud_audience
   ci_oidc_provider_arn = (
     var.aws_create_oidc_provider
     ? aws_iam_openid_connect_provider.ci[0].arn
@@ -40,7 +40,7 @@ locals {
 resource "aws_iam_openid_connect_provider" "ci" {
   count = var.aws_create_oidc_provider ? 1 : 0
 
-  url            = local.ci_oidc.issuer
+  url            = local.ci_issuer
   client_id_list = [local.aws_oidc_audience]
 }
 
@@ -61,10 +61,11 @@ data "aws_iam_policy_document" "ci_trust" {
       values   = [local.aws_oidc_audience]
     }
 
+    # IAM matches only `sub`: each trusted identity of ci/identities.json as a subject pattern.
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "${local.ci_oidc_host}:sub"
-      values   = [local.ci_oidc.subjects[each.key]]
+      values   = [for trust in values(local.ci_trust) : trust.sub_like if trust.env == each.key && trust.sub_like != null]
     }
   }
 }

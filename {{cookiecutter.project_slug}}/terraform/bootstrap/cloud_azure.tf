@@ -36,15 +36,17 @@ resource "azurerm_user_assigned_identity" "ci" {
   location            = data.azurerm_storage_account.state.location
 }
 
+# Entra ID matches exact subjects only: one credential per trusted `sub` of ci/identities.json
+# (identities trusted by another claim, such as GitLab merge request jobs, get none).
 resource "azurerm_federated_identity_credential" "ci" {
-  for_each = toset(local.environments)
+  for_each = { for key, trust in local.ci_trust : key => trust if trust.claim == "sub" }
 
   name                = "ci-${each.key}"
-  resource_group_name = azurerm_user_assigned_identity.ci[each.key].resource_group_name
-  parent_id           = azurerm_user_assigned_identity.ci[each.key].id
-  issuer              = local.ci_oidc.issuer
-  subject             = local.ci_oidc.subjects[each.key]
-  audience            = ["api://AzureADTokenExchange"]
+  resource_group_name = azurerm_user_assigned_identity.ci[each.value.env].resource_group_name
+  parent_id           = azurerm_user_assigned_identity.ci[each.value.env].id
+  issuer              = local.ci_issuer
+  subject             = each.value.value
+  audience            = [local.ci_identity.cloud_audience]
 }
 
 # Data-plane role on the environments' container only (the bootstrap state has its own

@@ -40,16 +40,18 @@ resource "google_iam_workload_identity_pool_provider" "ci" {
   workload_identity_pool_provider_id = "ci-oidc"
   display_name                       = "CI OIDC"
 
-  attribute_mapping = {
-    "google.subject" = "assertion.sub"
-  }
-  # Only this repository's deployments of the two environments may exchange tokens.
-  attribute_condition = "assertion.sub in [${join(", ", [for subject in values(local.ci_oidc.subjects) : "'${subject}'"])}]"
+  # `sub`, plus every other claim an identity of ci/identities.json is trusted by.
+  attribute_mapping = merge(
+    { "google.subject" = "assertion.sub" },
+    { for claim in distinct([for trust in values(local.ci_trust) : trust.claim if trust.claim != "sub"]) : "attribute.${claim}" => "assertion.${claim}" },
+  )
+  # Only the identities of ci/identities.json may exchange tokens.
+  attribute_condition = join(" || ", [for trust in values(local.ci_trust) : "assertion.${trust.claim} == '${trust.value}'"])
 
   oidc {
-    issuer_uri = local.ci_oidc.issuer
+    issuer_uri = local.ci_issuer
     # Empty means the provider's own resource name (what GitHub's and GitLab's jobs request).
-    allowed_audiences = local.ci_oidc.cloud_audience == null ? [] : [local.ci_oidc.cloud_audience]
+    allowed_audiences = local.ci_identity.cloud_audience == null ? [] : [local.ci_identity.cloud_audience]
   }
 }
 
@@ -61,12 +63,17 @@ resource "google_service_account" "ci" {
   description  = "Terraform state access for CI deployments to ${each.key}."
 }
 
+# Each trusted identity may impersonate its own environment's account only.
 resource "google_service_account_iam_member" "ci_workload_identity" {
-  for_each = toset(local.environments)
+  for_each = local.ci_trust
 
-  service_account_id = google_service_account.ci[each.key].name
+  service_account_id = google_service_account.ci[each.value.env].name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "principal://iam.googleapis.com/${google_iam_workload_identity_pool.ci.name}/subject/${local.ci_oidc.subjects[each.key]}"
+  member = (
+    each.value.claim == "sub"
+    ? "principal://iam.googleapis.com/${google_iam_workload_identity_pool.ci.name}/subject/${each.value.value}"
+    : "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.ci.name}/attribute.${each.value.claim}/${each.value.value}"
+  )
 }
 
 # Objects under the environment's own prefix only; listing object names is bucket-wide.

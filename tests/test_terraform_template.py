@@ -468,27 +468,44 @@ def test_bootstrap_creates_one_principal_per_environment_in_its_workspace(bakes,
 
 @each_bake
 def test_bootstrap_trusts_ci_oidc_tokens_of_each_environment_only(bakes, bake_name):
+    """Every trust is built from ci/identities.json: one federation policy per trusted identity."""
+    import json
+
     bake = bakes[bake_name]
     answers = bake.answers
     policy = bake.resources("bootstrap", "databricks_service_principal_federation_policy")["ci"]
-    assert policy["oidc_policy"]["subject"] == "${local.ci_oidc.subjects[each.key]}"
-    assert policy["service_principal_id"] == "${tonumber(databricks_service_principal.env[each.key].id)}"
+    assert policy["for_each"] == "${local.ci_trust}"
+    assert policy["oidc_policy"] == {"issuer": "${local.ci_issuer}",
+                                     "audiences": ["${local.ci_identity.databricks_audience}"],
+                                     "subject_claim": "${each.value.claim}", "subject": "${each.value.value}"}
+    assert policy["service_principal_id"] == "${tonumber(databricks_service_principal.env[each.value.env].id)}"
     secrets = bake.resources("bootstrap", "databricks_service_principal_secret")["ci"]
     assert secrets["for_each"] == "${var.use_client_secret ? toset(local.environments) : toset([])}", \
         "OAuth secrets only as an opt-in fallback"
     assert bake.blocks("bootstrap", "variable")["use_client_secret"]["default"] is False
-    ci_oidc = bake.blocks("bootstrap", "locals")["ci_oidc"]
-    subjects = ci_oidc["subjects"]
+    assert bake.blocks("bootstrap", "locals")["ci_identity"] == \
+        '${jsondecode(file("${path.module}/../../ci/identities.json"))}'
+    identity = json.loads((bake.project / "ci" / "identities.json").read_text())
+    trusts = {env: [trust["value"] for trust in identity["environments"][env]["trust"]] for env in ENVIRONMENTS}
+    repository = f"{answers['repo_owner']}/{answers['project_slug']}"
     if answers["ci_platform"] == "github_actions":
-        assert ci_oidc["issuer"] == "https://token.actions.githubusercontent.com"
-        assert subjects == ("${{for env in local.environments : env => "
-                            "\"repo:${local.git_repo_path}:environment:${env}\"}}")
+        assert identity["issuer"] == "https://token.actions.githubusercontent.com"
+        assert trusts == {env: [f"repo:{repository}:environment:{env}"] for env in ENVIRONMENTS}
     elif answers["ci_platform"] == "gitlab":
-        assert ci_oidc["issuer"] == f"https://{answers['gitlab_host']}"
-        assert "ref_type:branch:ref:${local.deploy_branches[env]}" in subjects
+        assert identity["issuer"] == f"https://{answers['gitlab_host']}"
+        assert trusts["prod"] == [f"project_path:{repository}:ref_type:branch:ref:{answers['release_branch']}"]
+        assert trusts["staging"] == [f"project_path:{repository}:ref_type:branch:ref:{answers['main_branch']}",
+                                     repository]
     else:
-        assert ci_oidc["issuer"] == "https://vstoken.dev.azure.com/${var.azure_devops_organization_id}"
-        assert "p://" in subjects and answers["azure_devops_project"] in subjects
+        assert bake.blocks("bootstrap", "locals")["ci_issuer"] == \
+            '${replace(local.ci_identity.issuer, "{organization_id}", var.azure_devops_organization_id)}'
+        prefix = f"p://{answers['repo_owner']}/{answers['azure_devops_project']}/{answers['project_slug']}"
+        assert trusts == {"staging": [f"{prefix}-ci", f"{prefix}-deploy-staging", f"{prefix}-rollback-staging"],
+                          "prod": [f"{prefix}-deploy-prod", f"{prefix}-rollback-prod"]}
+        pipelines = bake.resources("bootstrap", "azuredevops_build_definition")["pipeline"]
+        assert pipelines["for_each"] == "${local.ci_pipelines}" and pipelines["name"] == "${each.key}"
+        trusted_names = {value.rsplit("/", 1)[1] for value in sum(trusts.values(), [])}
+        assert set(identity["pipelines"]) == trusted_names
 
 
 @each_bake
@@ -520,7 +537,11 @@ def test_bootstrap_writes_exactly_the_contract_variables_into_the_ci_platform(ba
     else:
         variables = bake.resources("bootstrap", "gitlab_project_variable")
         assert variables["ci"]["environment_scope"] == "${gitlab_project_environment.env[each.value.env].name}"
-        assert variables["ci"]["key"] == "${each.value.name}" and variables["ci"]["protected"] is True
+        # Prod's are protected; staging's reach merge request jobs on unprotected source branches.
+        assert variables["ci"]["key"] == "${each.value.name}"
+        assert variables["ci"]["protected"] == '${each.value.env == "prod"}'
+        assert variables["bootstrap"]["key"] == "MLSTACK_BOOTSTRAP"
+        assert variables["bootstrap"]["value"] == "${local.ci_identity_digest}"
         assert variables["databricks_client_secret"]["key"] == "DATABRICKS_CLIENT_SECRET"
         assert variables["databricks_client_secret"]["masked"] is True
 

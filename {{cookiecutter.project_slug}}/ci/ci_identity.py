@@ -38,7 +38,11 @@ def matches(trust: dict, presented: Presented, consumer: str) -> bool:
     sub = presented.claims.get("sub", "")
     if consumer == "aws":  # IAM can only match `sub`, with wildcards
         pattern = trust.get("sub_like") or (trust["value"] if trust["claim"] == "sub" else None)
-        return pattern is not None and fnmatch.fnmatchcase(sub, pattern) and (ANY_BRANCH not in sub or pattern.endswith("*"))
+        return (
+            pattern is not None
+            and fnmatch.fnmatchcase(sub, pattern)
+            and (ANY_BRANCH not in sub or pattern.endswith("*"))
+        )
     if consumer == "azure" and trust["claim"] != "sub":  # Entra ID matches exact subjects only
         return False
     value = presented.claims.get(trust["claim"])
@@ -46,6 +50,7 @@ def matches(trust: dict, presented: Presented, consumer: str) -> bool:
 
 
 # --- what the jobs present ---------------------------------------------------------------------
+
 
 def _yaml(path: Path):
     import yaml
@@ -75,11 +80,16 @@ def github_jobs(root: Path, identity: dict) -> tuple[list[Presented], list[str]]
             if "DATABRICKS_AUTH_TYPE" in env_vars:
                 uses.add("databricks")
                 if env_vars["DATABRICKS_AUTH_TYPE"] != "github-oidc":
-                    problems.append(f"{where}: DATABRICKS_AUTH_TYPE is {env_vars['DATABRICKS_AUTH_TYPE']!r}; "
-                                    "the federation policies expect github-oidc")
+                    problems.append(
+                        f"{where}: DATABRICKS_AUTH_TYPE is {env_vars['DATABRICKS_AUTH_TYPE']!r}; "
+                        "the federation policies expect github-oidc"
+                    )
             if env_vars.get("ARM_USE_OIDC") or any(
-                    str(step.get("uses", "")).startswith(("aws-actions/configure-aws-credentials@",
-                                                          "google-github-actions/auth@")) for step in steps):
+                str(step.get("uses", "")).startswith(
+                    ("aws-actions/configure-aws-credentials@", "google-github-actions/auth@")
+                )
+                for step in steps
+            ):
                 uses.add("cloud")
             if not uses:
                 continue
@@ -89,14 +99,21 @@ def github_jobs(root: Path, identity: dict) -> tuple[list[Presented], list[str]]
             environment = environment.get("name") if isinstance(environment, dict) else environment
             audience = env_vars.get("DATABRICKS_TOKEN_AUDIENCE")
             if environment is None:
-                subjects = [f"repo:{repository}:pull_request"] if "pull_request" in triggers else [
-                    f"repo:{repository}:ref:refs/heads/{branch}"
-                    for branch in ((triggers.get("push") or {}).get("branches") or ["<branch>"])]
+                subjects = (
+                    [f"repo:{repository}:pull_request"]
+                    if "pull_request" in triggers
+                    else [
+                        f"repo:{repository}:ref:refs/heads/{branch}"
+                        for branch in ((triggers.get("push") or {}).get("branches") or ["<branch>"])
+                    ]
+                )
                 for subject in subjects:
                     presented.append(Presented(where, None, {"sub": subject}, audience, uses))
                 continue
             for env in _github_environments(environment, triggers):
-                presented.append(Presented(where, env, {"sub": f"repo:{repository}:environment:{env}"}, audience, uses))
+                presented.append(
+                    Presented(where, env, {"sub": f"repo:{repository}:environment:{env}"}, audience, uses)
+                )
                 problems += _github_branch_problems(where, env, job, triggers, identity)
     return presented, problems
 
@@ -106,7 +123,7 @@ def _github_environments(environment: str, triggers: dict) -> list[str]:
     match = re.fullmatch(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", str(environment))
     if not match:
         return [str(environment)]
-    inputs = ((triggers.get("workflow_dispatch") or {}).get("inputs") or {})
+    inputs = (triggers.get("workflow_dispatch") or {}).get("inputs") or {}
     return [str(option) for option in (inputs.get(match.group(1)) or {}).get("options") or ["<any input>"]]
 
 
@@ -118,13 +135,18 @@ def _github_branch_problems(where: str, env: str, job: dict, triggers: dict, ide
     branch = environments[env]["deploy_branch"]
     condition = str(job.get("if", ""))
     if "pull_request" in triggers:
-        return [f"{where}: runs on pull requests but is bound to {env}, which accepts deployments from {branch} only"]
+        return [
+            f"{where}: runs on pull requests but is bound to {env}, "
+            f"which accepts deployments from {branch} only"
+        ]
     pushed = set((triggers.get("push") or {}).get("branches") or [])
     guarded = set(re.findall(r"refs/heads/([\w./-]+)'", condition))
     if pushed - {branch} or guarded - {branch} or not (pushed or guarded):
         runs_on = ", ".join(sorted(pushed | guarded)) or "any branch"
-        return [f"{where}: runs on {runs_on}, but the {env} environment accepts deployments from {branch} only "
-                f"({IDENTITIES} environments.{env}.deploy_branch)"]
+        return [
+            f"{where}: runs on {runs_on}, but the {env} environment accepts deployments from {branch} only "
+            f"({IDENTITIES} environments.{env}.deploy_branch)"
+        ]
     return []
 
 
@@ -144,14 +166,19 @@ def gitlab_jobs(root: Path, identity: dict) -> tuple[list[Presented], list[str]]
         if "DATABRICKS_AUTH_TYPE" in variables:
             uses.add("databricks")
             if variables["DATABRICKS_AUTH_TYPE"] != "env-oidc" or "DATABRICKS_OIDC_TOKEN" not in tokens:
-                problems.append(f"{name}: Databricks needs DATABRICKS_AUTH_TYPE=env-oidc and an id_tokens entry "
-                                "DATABRICKS_OIDC_TOKEN (no stored secrets)")
+                problems.append(
+                    f"{name}: Databricks needs DATABRICKS_AUTH_TYPE=env-oidc and an id_tokens entry "
+                    "DATABRICKS_OIDC_TOKEN (no stored secrets)"
+                )
         if cloud_tokens & set(tokens):
             uses.add("cloud")
         if not uses:
             continue
-        env = (job.get("environment") or {}).get("name") if isinstance(job.get("environment"), dict) \
+        env = (
+            (job.get("environment") or {}).get("name")
+            if isinstance(job.get("environment"), dict)
             else job.get("environment")
+        )
         audience = (tokens.get("DATABRICKS_OIDC_TOKEN") or {}).get("aud")
         for branch in _gitlab_branches(job.get("rules") or []):
             sub = f"project_path:{repository}:ref_type:branch:ref:{branch}"
@@ -194,8 +221,10 @@ def azure_devops_jobs(root: Path, identity: dict) -> tuple[list[Presented], list
     for path in sorted((root / ".azure-pipelines").glob("*.yml")):
         relative = path.relative_to(root).as_posix()
         if relative not in files:
-            problems.append(f"{relative}: no pipeline in {IDENTITIES} runs this file, so the bootstrap neither "
-                            "creates nor trusts it: add it there")
+            problems.append(
+                f"{relative}: no pipeline in {IDENTITIES} runs this file, so the bootstrap neither "
+                "creates nor trusts it: add it there"
+            )
     for name, pipeline in identity["pipelines"].items():
         path = root / pipeline["file"]
         if not path.is_file():
@@ -206,7 +235,7 @@ def azure_devops_jobs(root: Path, identity: dict) -> tuple[list[Presented], list
         subject = f"p://{identity['organization']}/{identity['project']}/{name}"
         for job in _azure_jobs(document):
             groups = [v["group"] for v in job.get("variables") or [] if isinstance(v, dict) and "group" in v]
-            envs = sorted({group[len(slug) + 1:] for group in groups if group.startswith(f"{slug}-")})
+            envs = sorted({group[len(slug) + 1 :] for group in groups if group.startswith(f"{slug}-")})
             if not envs:
                 continue
             where = f"{name}/{job.get('job') or job.get('deployment')}"
@@ -214,13 +243,19 @@ def azure_devops_jobs(root: Path, identity: dict) -> tuple[list[Presented], list
                 problems.append(f"{where}: set the pipeline variable DATABRICKS_AUTH_TYPE=azure-devops-oidc")
             for env in envs:
                 if job.get("environment") not in (None, env):
-                    problems.append(f"{where}: deploys to environment {job['environment']!r} with the {env} variables")
+                    problems.append(
+                        f"{where}: deploys to environment {job['environment']!r} with the {env} variables"
+                    )
                 if env != pipeline["environment"]:
-                    problems.append(f"{where}: uses the {env} variables, but {IDENTITIES} says pipeline {name} "
-                                    f"serves {pipeline['environment']}")
+                    problems.append(
+                        f"{where}: uses the {env} variables, but {IDENTITIES} says pipeline {name} "
+                        f"serves {pipeline['environment']}"
+                    )
                 # Databricks always; the cloud too where the job runs Terraform (its state backend).
                 uses = {"databricks"} | ({"cloud"} if "templates/terraform.yml" in json.dumps(job) else set())
-                presented.append(Presented(where, env, {"sub": subject}, identity["databricks_audience"], uses))
+                presented.append(
+                    Presented(where, env, {"sub": subject}, identity["databricks_audience"], uses)
+                )
     return presented, problems
 
 
@@ -236,6 +271,7 @@ PLATFORMS = {"github_actions": github_jobs, "gitlab": gitlab_jobs, "azure_devops
 
 # --- both sides together ---------------------------------------------------------------------------
 
+
 def cloud_of(root: Path) -> str | None:
     for cloud in ("aws", "azure", "gcp"):
         if (root / "terraform" / "bootstrap" / f"cloud_{cloud}.tf").is_file():
@@ -249,25 +285,34 @@ def check_handshakes(identity: dict, presented: list[Presented], cloud: str | No
     environments = identity["environments"]
     for token in presented:
         if token.env not in environments:
-            problems.append(f"{token.job}: its token says {token.claims['sub']}, which belongs to no environment "
-                            f"of {IDENTITIES}: bind the job to staging or prod")
+            problems.append(
+                f"{token.job}: its token says {token.claims['sub']}, which belongs to no environment "
+                f"of {IDENTITIES}: bind the job to staging or prod"
+            )
             continue
-        consumers = (["databricks"] if "databricks" in token.uses else []) + \
-            ([cloud] if "cloud" in token.uses and cloud else [])
+        consumers = (["databricks"] if "databricks" in token.uses else []) + (
+            [cloud] if "cloud" in token.uses and cloud else []
+        )
         for consumer in consumers:
             own = environments[token.env]["trust"]
             if not any(matches(trust, token, consumer) for trust in own):
                 trusted = "; ".join(trust["value"] for trust in own)
-                problems.append(f"{token.job}: {consumer} would refuse its {token.env} token (sub "
-                                f"{token.claims['sub']}); the bootstrap trusts {trusted} ({IDENTITIES})")
+                problems.append(
+                    f"{token.job}: {consumer} would refuse its {token.env} token (sub "
+                    f"{token.claims['sub']}); the bootstrap trusts {trusted} ({IDENTITIES})"
+                )
             # Environments are listed from least to most trusted: only the way up is a leak.
-            for other in list(environments)[list(environments).index(token.env) + 1:]:
+            for other in list(environments)[list(environments).index(token.env) + 1 :]:
                 if any(matches(trust, token, consumer) for trust in environments[other]["trust"]):
-                    problems.append(f"{token.job}: a {token.env} job whose token {consumer} would also accept "
-                                    f"for {other}: narrow the {other} trusts in {IDENTITIES}")
+                    problems.append(
+                        f"{token.job}: a {token.env} job whose token {consumer} would also accept "
+                        f"for {other}: narrow the {other} trusts in {IDENTITIES}"
+                    )
         if "databricks" in token.uses and token.databricks_audience != identity["databricks_audience"]:
-            problems.append(f"{token.job}: its Databricks token audience is {token.databricks_audience!r}, but the "
-                            f"federation policies accept {identity['databricks_audience']!r} ({IDENTITIES})")
+            problems.append(
+                f"{token.job}: its Databricks token audience is {token.databricks_audience!r}, but the "
+                f"federation policies accept {identity['databricks_audience']!r} ({IDENTITIES})"
+            )
     return problems
 
 
@@ -276,10 +321,24 @@ TERRAFORM_WIRING = {
     "main.tf": [
         ("databricks_service_principal_federation_policy", "ci", "for_each", "${local.ci_trust}"),
         ("databricks_service_principal_federation_policy", "ci", "oidc_policy.issuer", "${local.ci_issuer}"),
-        ("databricks_service_principal_federation_policy", "ci", "oidc_policy.audiences",
-         ["${local.ci_identity.databricks_audience}"]),
-        ("databricks_service_principal_federation_policy", "ci", "oidc_policy.subject_claim", "${each.value.claim}"),
-        ("databricks_service_principal_federation_policy", "ci", "oidc_policy.subject", "${each.value.value}"),
+        (
+            "databricks_service_principal_federation_policy",
+            "ci",
+            "oidc_policy.audiences",
+            ["${local.ci_identity.databricks_audience}"],
+        ),
+        (
+            "databricks_service_principal_federation_policy",
+            "ci",
+            "oidc_policy.subject_claim",
+            "${each.value.claim}",
+        ),
+        (
+            "databricks_service_principal_federation_policy",
+            "ci",
+            "oidc_policy.subject",
+            "${each.value.value}",
+        ),
     ],
     "cloud_azure.tf": [
         ("azurerm_federated_identity_credential", "ci", "subject", "${each.value.value}"),
@@ -289,8 +348,12 @@ TERRAFORM_WIRING = {
         ("google_service_account_iam_member", "ci_workload_identity", "for_each", "${local.ci_trust}"),
     ],
     "ci_github.tf": [
-        ("github_repository_environment_deployment_policy", "prod", "branch_pattern",
-         '${local.ci_identity.environments["prod"].deploy_branch}'),
+        (
+            "github_repository_environment_deployment_policy",
+            "prod",
+            "branch_pattern",
+            '${local.ci_identity.environments["prod"].deploy_branch}',
+        ),
     ],
 }
 
@@ -301,15 +364,25 @@ def check_terraform(bootstrap: Path) -> list[str]:
     from hcl2.api import SerializationOptions
 
     options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
-    parsed = {path.name: hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)
-              for path in sorted(bootstrap.glob("*.tf"))}
+    parsed = {
+        path.name: hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)
+        for path in sorted(bootstrap.glob("*.tf"))
+    }
     problems = []
-    identity_locals = [entry["ci_identity"] for body in parsed.values() for entry in body.get("locals", [])
-                       if "ci_identity" in entry]
-    if not any(IDENTITIES.split("/")[-1] in str(expression) and "jsondecode" in str(expression)
-               for expression in identity_locals):
-        problems.append(f"terraform/bootstrap: no `local.ci_identity = jsondecode(file(.../{IDENTITIES}))`, "
-                        "so its trusts cannot be the ones CI presents")
+    identity_locals = [
+        entry["ci_identity"]
+        for body in parsed.values()
+        for entry in body.get("locals", [])
+        if "ci_identity" in entry
+    ]
+    if not any(
+        IDENTITIES.split("/")[-1] in str(expression) and "jsondecode" in str(expression)
+        for expression in identity_locals
+    ):
+        problems.append(
+            f"terraform/bootstrap: no `local.ci_identity = jsondecode(file(.../{IDENTITIES}))`, "
+            "so its trusts cannot be the ones CI presents"
+        )
     for filename, wiring in TERRAFORM_WIRING.items():
         if filename not in parsed:
             continue
@@ -323,10 +396,14 @@ def check_terraform(bootstrap: Path) -> list[str]:
             for part in attribute.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
             if value != expected:
-                problems.append(f"terraform/bootstrap/{filename}: {kind}.{label} {attribute} is {value!r}; it must "
-                                f"be {expected!r} so the trust comes from {IDENTITIES}")
+                problems.append(
+                    f"terraform/bootstrap/{filename}: {kind}.{label} {attribute} is {value!r}; it must "
+                    f"be {expected!r} so the trust comes from {IDENTITIES}"
+                )
     if "cloud_aws.tf" in parsed and "local.ci_trust" not in json.dumps(parsed["cloud_aws.tf"]):
-        problems.append(f"terraform/bootstrap/cloud_aws.tf: the CI role trust does not read local.ci_trust ({IDENTITIES})")
+        problems.append(
+            f"terraform/bootstrap/cloud_aws.tf: the CI role trust does not read local.ci_trust ({IDENTITIES})"
+        )
     return problems
 
 
@@ -344,7 +421,9 @@ def check(root: Path = REPO_ROOT) -> list[str]:
         return [f"{IDENTITIES}: ci_platform must be one of {', '.join(PLATFORMS)}, not {platform!r}"]
     presented, problems = PLATFORMS[platform](root, identity)
     if not presented:
-        problems.append(f"no CI job presents an identity of {IDENTITIES}: did the deploy jobs lose their credentials?")
+        problems.append(
+            f"no CI job presents an identity of {IDENTITIES}: did the deploy jobs lose their credentials?"
+        )
     problems += check_handshakes(identity, presented, cloud_of(root))
     if (root / "terraform" / "bootstrap").is_dir():
         problems += check_terraform(root / "terraform" / "bootstrap")

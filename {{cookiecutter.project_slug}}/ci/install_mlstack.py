@@ -21,8 +21,10 @@ import sys
 from pathlib import Path
 
 RECORD = Path(__file__).resolve().parents[1] / ".mlstack" / "answers.yml"
-FIX = ("set the CI variable MLSTACK_PIP_SPEC to a pip requirement for mlstack "
-       "(for example git+https://<host>/<org>/mlstack@<version>), or MLSTACK_INDEX_URL to the index that has it")
+FIX = (
+    "set the CI variable MLSTACK_PIP_SPEC to a pip requirement for mlstack "
+    "(for example git+https://<host>/<org>/mlstack@<version>), or MLSTACK_INDEX_URL to the index that has it"
+)
 
 
 class ResolveError(Exception):
@@ -35,21 +37,23 @@ def read_record(path: Path = RECORD) -> dict:
     if not path.is_file():
         raise ResolveError(f"{path.name} is missing, so the mlstack version is unknown: {FIX}")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {"source": str((data.get("template") or {}).get("source") or ""),
-            "version": str((data.get("template") or {}).get("version") or ""),
-            "mlstack_version": str(data.get("mlstack_version") or "")}
+    return {
+        "source": str((data.get("template") or {}).get("source") or ""),
+        "version": str((data.get("template") or {}).get("version") or ""),
+        "mlstack_version": str(data.get("mlstack_version") or ""),
+    }
 
 
 def git_requirement(source: str, version: str) -> str | None:
     """pip's spelling of a git template source at a version, or None if it is not a git URL."""
     for prefix, host in (("gh:", "https://github.com/"), ("gl:", "https://gitlab.com/")):
         if source.startswith(prefix):
-            source = f"{host}{source[len(prefix):]}"
+            source = f"{host}{source[len(prefix) :]}"
     if source.startswith("git@") and ":" in source:
-        host, path = source[len("git@"):].split(":", 1)
+        host, path = source[len("git@") :].split(":", 1)
         source = f"ssh://git@{host}/{path}"
     if source.startswith("git+"):
-        source = source[len("git+"):]
+        source = source[len("git+") :]
     if not source.startswith(("https://", "http://", "ssh://", "file://")):
         return None
     return f"git+{source}@{version}"
@@ -66,20 +70,26 @@ def resolve(record: dict, environ: dict[str, str]) -> tuple[list[str], str]:
             raise ResolveError(f"the answers file records the template {source} but no version: {FIX}")
         requirement = git_requirement(source, version)
         if requirement is None:
-            raise ResolveError(f"the template came from the local folder {source}, which CI cannot reach: {FIX}")
+            raise ResolveError(
+                f"the template came from the local folder {source}, which CI cannot reach: {FIX}"
+            )
         return [requirement], f"the template came from {source} at {version}"
     release = record["mlstack_version"] or version
     if not release:
         raise ResolveError(f"the answers file records no mlstack version: {FIX}")
     index = environ.get("MLSTACK_INDEX_URL", "").strip()
     where = f"the index {index}" if index else "the package index"
-    return [*(["--index-url", index] if index else []), f"mlstack=={release}"], \
-        f"the template is the one bundled with mlstack {release}, from {where}"
+    return [
+        *(["--index-url", index] if index else []),
+        f"mlstack=={release}",
+    ], f"the template is the one bundled with mlstack {release}, from {where}"
 
 
 def main(argv: list[str] | None = None, environ: dict[str, str] | None = None, run=subprocess.run) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dry-run", action="store_true", help="print what would be installed, install nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be installed, install nothing"
+    )
     args = parser.parse_args(argv)
     environ = dict(os.environ if environ is None else environ)
     try:

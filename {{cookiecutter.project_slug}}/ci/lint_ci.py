@@ -58,8 +58,9 @@ def main() -> int:
         print("error: no CI files found to check", file=sys.stderr)
         return 1
     actionlint = shutil.which("actionlint")
-    if actionlint and (REPO_ROOT / ".github" / "workflows").is_dir():
-        commands.append([actionlint])
+    workflows = sorted(str(path.relative_to(REPO_ROOT)) for path in REPO_ROOT.glob(".github/workflows/*.yml"))
+    if actionlint and workflows:
+        commands.append([actionlint, *workflows])
     failed = 0
     for command in commands:
         print("+ " + " ".join(command[-6:] if len(command) > 6 else command), flush=True)

@@ -22,7 +22,7 @@ IDENTITIES = Path(__file__).resolve().parent / "identities.json"
 # Identifiers the bootstrap writes into each CI environment (docs/terraform.md, "The CI contract").
 REQUIRED_VARIABLES = {
     "DATABRICKS_HOST": re.compile(r"https://[A-Za-z0-9.-]+/?"),
-    "DATABRICKS_CLIENT_ID": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    "DATABRICKS_CLIENT_ID": re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"),
 {%- if cookiecutter.cloud == 'azure' %}
     "ARM_CLIENT_ID": re.compile(r"[0-9a-fA-F-]{36}"),
     "ARM_TENANT_ID": re.compile(r"[0-9a-fA-F-]{36}"),
@@ -30,7 +30,9 @@ REQUIRED_VARIABLES = {
 {%- elif cookiecutter.cloud == 'aws' %}
     "AWS_ROLE_ARN": re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/.+"),
 {%- else %}
-    "GCP_WORKLOAD_IDENTITY_PROVIDER": re.compile(r"projects/\d+/locations/global/workloadIdentityPools/[^/]+/providers/[^/]+"),
+    "GCP_WORKLOAD_IDENTITY_PROVIDER": re.compile(
+        r"projects/\d+/locations/global/workloadIdentityPools/[^/]+/providers/[^/]+"
+    ),
     "GCP_SERVICE_ACCOUNT": re.compile(r"[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com"),
 {%- endif %}
 }
@@ -68,7 +70,7 @@ def check_variables(environ: dict[str, str], env: str) -> None:
     for name, pattern in REQUIRED_VARIABLES.items():
         value = environ.get(name, "").strip()
         if not value:
-            raise PreflightError(f"{name} is not set: add it to the {env} CI variables (make bootstrap writes it)")
+            raise PreflightError(f"{name} is not set: add it to the {env} CI variables (make bootstrap does)")
         if not pattern.fullmatch(value):
             raise PreflightError(f"{name} is {value!r}, which is not what it should be ({pattern.pattern}): "
                                  f"fix it in the {env} CI variables or re-run make bootstrap")
@@ -94,11 +96,13 @@ def check_identity(environ: dict[str, str], env: str, identity: dict) -> None:
             raise PreflightError(f"prod deploys only from {branch}, this pipeline runs on {ref}")
     elif platform == "azure_devops":
         actual = environ.get("BUILD_DEFINITIONNAME", "")
-        names = sorted(name for name, pipeline in identity["pipelines"].items() if pipeline["environment"] == env)
+        pipelines = identity["pipelines"]
+        names = sorted(name for name, pipeline in pipelines.items() if pipeline["environment"] == env)
         if actual and actual not in names:
             raise PreflightError(
-                f"this pipeline is named {actual!r}, but the bootstrap trusts only {', '.join(names)} for {env}: "
-                "rename it back in Pipelines, or rename it in ci/identities.json and re-run make bootstrap"
+                f"this pipeline is named {actual!r}, but the bootstrap trusts only {', '.join(names)} "
+                f"for {env}: rename it back in Pipelines, or rename it in ci/identities.json and "
+                "re-run make bootstrap"
             )
 
 

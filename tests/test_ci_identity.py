@@ -29,6 +29,7 @@ REPO = "my-org/maternal-health-risk"
 def load(project: Path, name: str):
     """Import ci/<name>.py of a project as a fresh module (its siblings importable)."""
     sys.path.insert(0, str(project / "ci"))
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # shared bakes: no __pycache__
     try:
         sys.modules.pop(name, None)
         unique = f"{name}_{abs(hash(project))}"
@@ -38,6 +39,7 @@ def load(project: Path, name: str):
         spec.loader.exec_module(module)
         return module
     finally:
+        sys.dont_write_bytecode = writes_bytecode
         sys.path.remove(str(project / "ci"))
 
 
@@ -73,7 +75,7 @@ def test_make_lint_ci_runs_the_identity_check_and_passes_a_fresh_project(ci_plat
     project = baked("gcp", ci_platform)
     bin_dir = str(Path(sys.executable).parent)
     result = subprocess.run([sys.executable, "ci/lint_ci.py"], cwd=project, capture_output=True, text=True,
-                            env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=300)
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "+ identity handshakes" in result.stdout
 
@@ -130,7 +132,7 @@ def test_lint_ci_exits_non_zero_with_the_identity_problem_on_one_line(tmp_path):
     change_gitlab_audience(project)
     bin_dir = str(Path(sys.executable).parent)
     result = subprocess.run([sys.executable, "ci/lint_ci.py"], cwd=project, capture_output=True, text=True,
-                            env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=300)
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}, timeout=300)
     assert result.returncode == 1
     assert re.search(r"^error: deploy-prod: its Databricks token audience is '\$DATABRICKS_HOST'", result.stderr, re.M)
 
@@ -179,6 +181,7 @@ def test_lint_ci_without_its_tools_says_how_to_install_them(monkeypatch):
     project = baked("aws", "github_actions")
     lint = load(project, "lint_ci")
     monkeypatch.syspath_prepend(str(project / "ci"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     monkeypatch.setitem(sys.modules, "hcl2", None)
     assert lint.identity_problems() == ["hcl2 is not installed: python -m pip install -r ci/requirements-lint.txt"]
 
@@ -230,7 +233,7 @@ def test_terraform_derives_the_trusts_and_the_digest_ci_checks_from_the_identiti
 
 def preflight(project: Path, *args: str, **environ: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "ci/preflight.py", *args], cwd=project, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", **environ}, timeout=60)
+                          env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", **environ}, timeout=60)
 
 
 GOOD_AWS = {"DATABRICKS_HOST": "https://dbc-11111111-1111.cloud.databricks.com",

@@ -117,9 +117,9 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
         raise ConfigError(f"--env {env!r} is not one of {', '.join(ENVIRONMENTS)}")
     folder = Path(config_dir or find_config_dir()).resolve()
     project = _read_yaml(folder / "project.yml")
-    specs = {key: _read_yaml(folder / filename) for key, filename in SPEC_FILES.items()}
     environment = _read_yaml(folder / f"{env}.yml")
-    check_known_keys(environment, {**project, **specs}, source=str(folder / f"{env}.yml"))
+    settings = {key: value for key, value in environment.items() if key not in SPEC_FILES}
+    check_known_keys(settings, project, source=str(folder / f"{env}.yml"))
     for key in PROJECT_WIDE_KEYS:
         if not _absent(environment, key):
             raise ConfigError(
@@ -133,9 +133,11 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
     if config["environment"] != env:
         found = config["environment"]
         raise ConfigError(f"{folder / (env + '.yml')}: environment is {found!r}, expected {env!r}")
-    for key in SPEC_FILES:
+    for key, filename in SPEC_FILES.items():
         # An environment file may adjust a spec (e.g. a smaller min_rows in dev) under the same key.
-        config[key] = merge(specs[key], config.get(key) or {})
+        spec = _read_yaml(folder / filename)
+        check_known_keys({key: environment.get(key) or {}}, {key: spec}, source=str(folder / f"{env}.yml"))
+        config[key] = merge(spec, config.get(key) or {})
     config["repo_root"] = str(folder.parent)
     config = apply_overrides(config, overrides)
     training_engine(config)

@@ -77,13 +77,12 @@ def pipeline(spark, tmp_path_factory, config_at, driver_transfers):
     Every row a step brings to the driver is counted (driver_transfers), so a test can prove that the
     distributed engine never collects a table.
     """
-    from pyspark.sql import DataFrame
-
     from {{ cookiecutter.package_name }}.pipelines import __main__ as runner
     from {{ cookiecutter.package_name }}.pipelines.common import StepContext
 
     root = tmp_path_factory.mktemp("pipeline")
     context = StepContext(config_at(root), spark)
+    DataFrame = type(spark.range(1))  # Spark 4's classic DataFrame overrides the base class's methods
     current = {"step": "setup"}
     collect, to_pandas, timed = DataFrame.collect, DataFrame.toPandas, runner.PipelineRun.timed
 

@@ -31,7 +31,8 @@ class BoosterModel(mlflow.pyfunc.PythonModel):
         self._booster.load_model(context.artifacts["booster"])
         self._plan = EncodingPlan.from_dict(json.loads(Path(context.artifacts["encoding"]).read_text()))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+    # No type hints here: MLflow would read them as a (list-based) input schema; the signature says it.
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return probabilities(self._booster, self._plan, frame)
 

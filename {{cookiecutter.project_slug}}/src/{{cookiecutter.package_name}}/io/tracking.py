@@ -215,13 +215,11 @@ def version_artifact(name: str, version: str, path: str) -> dict[str, Any] | Non
         return None
 
 
-def scoring_udf(spark: Any, name: str, version: str) -> Any:
-    """A Spark UDF scoring with one registered version (on the workers); it returns [P(0), P(1)] per row."""
+def scoring_udf(spark: Any, model_uri: str) -> Any:
+    """A Spark UDF scoring with a logged model on the workers; it returns [P(0), P(1)] per row."""
     import mlflow.pyfunc
 
-    return mlflow.pyfunc.spark_udf(
-        spark, f"models:/{name}/{version}", result_type="array<double>", env_manager="local"
-    )
+    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type="array<double>", env_manager="local")
 
 
 # --- audit: who, when, which commit ---------------------------------------------------------

@@ -74,7 +74,7 @@ def batch_inference(context: StepContext) -> InferenceResult:
     # The alias was resolved to a version above; loading that exact version guarantees the recorded
     # version is the one that scored, even if `champion` moves meanwhile. Scoring runs in Spark, on
     # the workers, so the same code scales from this sample to millions of rows.
-    scorer = tracking.scoring_udf(context.spark, name, champion.version)
+    scorer = tracking.scoring_udf(context.spark, f"models:/{name}/{champion.version}")
     threshold = float(config["training"]["decision_threshold"])
     batch_id = uuid.uuid4().hex
     scored_at = datetime.now(UTC).replace(tzinfo=None)

@@ -133,12 +133,9 @@ def train(context: StepContext) -> TrainResult:
 
 def _profile(context: StepContext, table: FeatureTable, fitted: FittedChallenger) -> dict[str, Any]:
     """The reference the monitor compares every batch with: the training split's features and scores."""
-    import mlflow.pyfunc
     from pyspark.sql import functions as F
 
-    scorer = mlflow.pyfunc.spark_udf(
-        context.spark, fitted.model_info.model_uri, result_type="array<double>", env_manager="local"
-    )
+    scorer = tracking.scoring_udf(context.spark, fitted.model_info.model_uri)
     train_rows = table.rows("fit", "holdout").select(
         *table.feature_names,
         F.element_at(scorer(*[F.col(n) for n in table.feature_names]), -1).alias(SCORE_COLUMN),

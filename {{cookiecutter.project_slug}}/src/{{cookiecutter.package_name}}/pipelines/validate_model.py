@@ -144,7 +144,7 @@ def _judge_inputs(
     config = context.config
     settings = config["validation"]["fairness"]
     label = table.mappings.label
-    scorer = tracking.scoring_udf(context.spark, name, version)
+    scorer = tracking.scoring_udf(context.spark, f"models:/{name}/{version}")
     inputs = tracking.version_input_columns(name, version)
     scored = test.select(
         F.col(label), F.col(attribute), F.element_at(scorer(*[F.col(c) for c in inputs]), -1).alias("score")

@@ -17,19 +17,26 @@ if TYPE_CHECKING:
 MISSING_BIN = "missing"
 
 
-def bin_index(column: Column, edges: list[float]) -> Column:
-    """The grid bin of each value as core.drift.bin_counts defines it, by binary search (log2 comparisons)."""
+def bin_index(name: str, edges: list[float]) -> Column:
+    """The grid bin of column `name` as core.drift.bin_counts defines it, by binary search (log2 comparisons).
+
+    Written as one SQL expression (double literals, `D`): built from Column objects it would cost a
+    round trip to the JVM per node.
+    """
     from pyspark.sql import functions as F
 
-    def search(low: int, high: int) -> Column:
+    column = f"CAST(`{name}` AS DOUBLE)"
+
+    def search(low: int, high: int) -> str:
         if low == high:
-            return F.lit(low)
+            return str(low)
         middle = (low + high) // 2
-        return F.when(column < F.lit(float(edges[middle])), search(low, middle)).otherwise(
-            search(middle + 1, high)
+        return (
+            f"CASE WHEN {column} < {float(edges[middle])!r}D THEN {search(low, middle)} "
+            f"ELSE {search(middle + 1, high)} END"
         )
 
-    return search(0, len(edges))
+    return F.expr(search(0, len(edges)))
 
 
 def count_bins(
@@ -42,7 +49,7 @@ def count_bins(
     for name, edges in numeric.items():
         column = F.col(name).cast("double")
         value = F.when(column.isNull() | F.isnan(column), F.lit(MISSING_BIN)).otherwise(
-            bin_index(column, edges).cast("string")
+            bin_index(name, edges).cast("string")
         )
         pairs.append(F.struct(F.lit(name).alias("feature"), value.alias("value")))
     for name in categorical:

@@ -93,7 +93,9 @@ def test_databricks_environments_use_delta_and_local_uses_parquet():
 
 
 def test_a_misspelt_key_in_a_spec_adjusted_by_an_environment_is_refused(tmp_path):
-    folder = _configs_with(tmp_path, "dev", lambda d: d.update({"data_contract": {"dataset": {"min_row": 5}}}))
+    folder = _configs_with(
+        tmp_path, "dev", lambda d: d.update({"data_contract": {"dataset": {"min_row": 5}}})
+    )
     with pytest.raises(ConfigError, match="data_contract.dataset.min_row is not a setting.*min_rows"):
         load_config("dev", folder)
 
@@ -109,7 +111,9 @@ def _configs_with(tmp_path, env: str, edit) -> Path:
 
 def test_a_misspelt_key_in_an_environment_file_fails_with_file_path_and_suggestion(tmp_path):
     folder = _configs_with(
-        tmp_path, "prod", lambda d: d.setdefault("validation", {}).update({"champion_challenger": {"min_improvment": 0.1}})
+        tmp_path,
+        "prod",
+        lambda d: d.setdefault("validation", {}).update({"champion_challenger": {"min_improvment": 0.1}}),
     )
     with pytest.raises(ConfigError) as error:
         load_config("prod", folder)
@@ -120,7 +124,10 @@ def test_a_misspelt_key_in_an_environment_file_fails_with_file_path_and_suggesti
 
 
 def test_a_misspelt_set_is_refused_with_a_suggestion():
-    with pytest.raises(ConfigError, match=r"training.hyperopt.max_eval is not a setting; did you mean training.hyperopt.max_evals\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"training.hyperopt.max_eval is not a setting; did you mean training.hyperopt.max_evals\?",
+    ):
         load_config("local", CONFIG_DIR, overrides=["training.hyperopt.max_eval=1"])
 
 
@@ -138,7 +145,10 @@ def test_the_training_engine_is_project_wide_and_must_be_known(tmp_path):
         load_config("staging", folder)
     with pytest.raises(ConfigError, match="training.engine='distributd'.*did you mean distributed"):
         load_config("local", CONFIG_DIR, overrides=["training.engine=distributd"])
-    assert load_config("local", CONFIG_DIR, overrides=["training.engine=single_node"])["training"]["engine"] == "single_node"
+    assert (
+        load_config("local", CONFIG_DIR, overrides=["training.engine=single_node"])["training"]["engine"]
+        == "single_node"
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -47,7 +47,9 @@ def test_shifted_numeric_and_categorical_features_drift():
     profile = profile_of(rng.normal(size=5000))
     counts, missing = bin_counts(rng.normal(1.0, 1, 2000), profile.edges)
     numeric = numeric_drift("x", profile, counts, missing, **LIMITS)
-    categorical = categorical_drift("c", {"a": 900, "b": 100}, {"a": 400, "b": 500, "<missing>": 100}, **LIMITS)
+    categorical = categorical_drift(
+        "c", {"a": 900, "b": 100}, {"a": 400, "b": 500, "<missing>": 100}, **LIMITS
+    )
     assert numeric.drifted and numeric.test == "ks"
     assert categorical.drifted and categorical.test == "chi_square"
 

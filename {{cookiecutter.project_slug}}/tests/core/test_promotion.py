@@ -57,7 +57,10 @@ def test_judge_challenger_applies_every_configured_gate_in_order():
     metrics = {"roc_auc": 0.80, "recall": 0.6}
     first = judge_challenger(metrics, fair, None, settings)
     assert first.passed and [c.name for c in first.checks] == [
-        "threshold:roc_auc:min", "threshold:recall:min", "fairness:group", "champion_challenger"
+        "threshold:roc_auc:min",
+        "threshold:recall:min",
+        "fairness:group",
+        "champion_challenger",
     ]
     worse = judge_challenger(metrics, fair, {"roc_auc": 0.798}, settings, champion_version="4")
     assert [c.name for c in worse.failures] == ["champion_challenger"] and "v4" in worse.failures[0].detail

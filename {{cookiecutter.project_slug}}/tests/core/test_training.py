@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 from hyperopt import Trials
 
+from {{ cookiecutter.package_name }}.core.evaluation import classification_metrics
 from {{ cookiecutter.package_name }}.core.features import FeatureSpec, Imputation
 from {{ cookiecutter.package_name }}.core.model import make_model
 from {{ cookiecutter.package_name }}.core.sample_data import generate_patients
-from {{ cookiecutter.package_name }}.core.evaluation import classification_metrics
 from {{ cookiecutter.package_name }}.core.training import (
     TrainingConfigError,
     assign_roles,
@@ -76,7 +76,9 @@ def test_search_runs_every_trial_and_is_reproducible_with_a_seed():
     x, y = frame[[f.name for f in features]], frame.high_risk
 
     def evaluate(params):
-        model = make_model(features, imputation, params, class_weight="balanced", seed=0).fit(x.iloc[:900], y.iloc[:900])
+        model = make_model(features, imputation, params, class_weight="balanced", seed=0).fit(
+            x.iloc[:900], y.iloc[:900]
+        )
         return classification_metrics(y.iloc[900:], model.predict_proba(x.iloc[900:])[:, 1])
 
     first = tune(evaluate, SPACE, metric="roc_auc", max_evals=4, trials=Trials(), seed=3)

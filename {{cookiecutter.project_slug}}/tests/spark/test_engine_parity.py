@@ -36,7 +36,11 @@ def test_spark_encoding_equals_the_pandas_encoding_the_logged_model_applies(spar
         FeatureSpec("visits", "g", "visits", "numeric"),
         FeatureSpec("smoking", "g", "smoking", "categorical"),
     ]
-    imputation = {"bmi": Imputation("mean"), "visits": Imputation("median"), "smoking": Imputation("constant", "unknown")}
+    imputation = {
+        "bmi": Imputation("mean"),
+        "visits": Imputation("median"),
+        "smoking": Imputation("constant", "unknown"),
+    }
     frame = pd.DataFrame(
         {
             "bmi": [20.0, None, 31.5, 25.0, None],
@@ -58,7 +62,10 @@ def test_spark_metrics_match_scikit_learn_overall_and_per_group(spark):
     group = rng.choice(["a", "b", None], n, p=[0.5, 0.4, 0.1])
     frame = pd.DataFrame({"y": y, "p": p, "g": group})
     summaries = score_summaries(spark.createDataFrame(frame), label="y", score="p", threshold=0.5, by="g")
-    pairs = [(ALL_ROWS, frame), *((g, frame[frame.g.fillna("<missing>") == g]) for g in ("a", "b", "<missing>"))]
+    pairs = [
+        (ALL_ROWS, frame),
+        *((g, frame[frame.g.fillna("<missing>") == g]) for g in ("a", "b", "<missing>")),
+    ]
     for key, rows in pairs:
         expected = classification_metrics(rows.y, rows.p, threshold=0.5)
         got = metrics_from_summary(summaries[key])

@@ -46,7 +46,7 @@ class RetrainDecision:
 
 @dataclass
 class NumericProfile:
-    """Rows per bin: bin 0 is below edges[0], bin i is [edges[i-1], edges[i]), the last is from edges[-1] up."""
+    """Rows per bin: bin 0 is below edges[0], bin i is [edges[i-1], edges[i]), the last from edges[-1] up."""
 
     edges: list[float]
     counts: list[int]

@@ -37,7 +37,7 @@ def drift_figure(
     categorical_counts: dict[str, dict[str, int]],
     features: list[tuple[str, float]],
 ) -> Any:
-    """Reference vs current share per PSI bin (numeric) or category, for each (feature, psi), most drifted first."""
+    """Reference vs current shares per PSI bin (numeric) or category of each (feature, psi) given."""
     plt = _pyplot()
     count = max(len(features), 1)
     columns = min(3, count)

@@ -59,7 +59,7 @@ def assign_splits(keys: pd.Series, fractions: dict[str, float], salt: str) -> pd
 
 
 def split_edges(fractions: dict[str, float]) -> list[float]:
-    """The upper edge of each split on [0, 1): a row goes to the first split whose edge exceeds its fraction."""
+    """Each split's upper edge on [0, 1): a row goes to the first split whose edge exceeds its position."""
     return [float(edge) for edge in np.cumsum([fractions[name] for name in fractions])]
 
 

@@ -117,7 +117,7 @@ def model_location(log_model: Any, artifact_name: str) -> dict[str, str]:
 
 
 def pip_requirements(*packages: str) -> list[str]:
-    """Exact pins of the installed `packages`: inferring them costs seconds per model and can pick up the venv."""
+    """Exact pins of the installed `packages` (inferring them costs seconds and may pick up the venv)."""
     from importlib.metadata import version
 
     return [f"{name}=={version(name)}" for name in packages]

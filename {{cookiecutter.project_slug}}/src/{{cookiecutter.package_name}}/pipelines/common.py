@@ -85,7 +85,7 @@ def run_step(
 
 
 class StepEntryPoint:
-    """A step's entry points: call it as `run(env, overrides)` (notebooks), or `run.main(argv)` (command line)."""
+    """A step's entry points: `run(env, overrides)` for notebooks, `run.main(argv)` for the command line."""
 
     def __init__(self, step: Callable[[StepContext], Any], description: str) -> None:
         self.step = step

@@ -49,7 +49,7 @@ def positive_probability() -> Any:
 
 
 def task_slots(spark: Any, setting: Any) -> int:
-    """`training.distributed.num_workers`: a number, or auto = the cluster's task slots (Spark's default parallelism)."""
+    """`training.distributed.num_workers`: a number, or auto = the cluster's task slots."""
     if setting not in (None, "auto"):
         return max(1, int(setting))
     try:

@@ -31,7 +31,7 @@ def split_column(key: Column, fractions: dict[str, float], salt: str) -> Column:
 
 
 def with_roles(df: DataFrame, key: str, plan: TuningPlan) -> DataFrame:
-    """`df` plus `split` (train/validation/test) and `role` (fit/holdout/test), as core.training.assign_roles."""
+    """`df` plus `split` (train/validation/test) and `role` (fit/holdout/test), as in core.training."""
     from pyspark.sql import functions as F
 
     split = split_column(F.col(key), plan.fractions, plan.salt)

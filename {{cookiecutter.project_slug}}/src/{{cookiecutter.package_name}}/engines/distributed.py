@@ -49,10 +49,11 @@ def fit_challenger(context: Any, table: FeatureTable) -> FittedChallenger:
     check_both_classes(counts)
     workers = task_slots(context.spark, (settings.get("distributed") or {}).get("num_workers"))
 
-    def prepare(rows: DataFrame) -> tuple[Any, float, DataFrame]:
-        """(encoding plan fitted on `rows`, positive class weight, the encoded rows): once per set of rows."""
+    def prepare(*roles: str) -> tuple[Any, float, DataFrame]:
+        """(plan fitted on the `roles` rows, positive class weight, encoded rows): once per row set."""
+        rows = table.rows(*roles)
         plan = fit_encoding(rows, table.features, table.imputation)
-        rows_count, positives = _count(rows, label)
+        rows_count, positives = (sum(counts[role][i] for role in roles) for i in (0, 1))
         balance = (rows_count - positives) / positives if settings.get("class_weight") == "balanced" else 1.0
         return plan, balance, rows.select(F.col(label).cast("int").alias(label), *encoded_columns(plan))
 
@@ -74,7 +75,7 @@ def fit_challenger(context: Any, table: FeatureTable) -> FittedChallenger:
         summary = score_summaries(scored, label=label, score="score", threshold=threshold)[ALL_ROWS]
         return metrics_from_summary(summary)
 
-    fit_rows = prepare(table.rows("fit"))
+    fit_rows = prepare("fit")
     holdout_rows, test_rows = table.rows("holdout"), table.rows("test")
 
     def evaluate(params: dict[str, Any]) -> dict[str, float]:
@@ -90,7 +91,7 @@ def fit_challenger(context: Any, table: FeatureTable) -> FittedChallenger:
         where=SEARCH_SPACE,
     )
     train_rows = table.rows("fit", "holdout")
-    refit = prepare(train_rows)
+    refit = prepare("fit", "holdout")
     model, plan = fit(refit, result.best_params), refit[0]
     test_metrics = scored_metrics(model, plan, test_rows)
     booster = model.get_booster()
@@ -115,9 +116,3 @@ def gain_importance(booster: Any, plan: Any) -> pd.DataFrame:
     table["std"] = 0.0
     return table.sort_values("importance", ascending=False).reset_index(drop=True)
 
-
-def _count(rows: DataFrame, label: str) -> tuple[int, int]:
-    from pyspark.sql import functions as F
-
-    row = rows.agg(F.count(F.lit(1)).alias("rows"), F.sum(F.col(label)).alias("positives")).first()
-    return int(row["rows"]), int(row["positives"] or 0)

@@ -37,10 +37,10 @@ from ..io.tables import read_table, table_exists
 from ..spark.profiles import batch_counts
 from ..spark.scoring import ALL_ROWS, score_summaries
 from .common import PipelineError, StepContext, entry_point
-from .train import PROFILE_ARTIFACT, SCORE_COLUMN
 {%- if cookiecutter.serving %}
 from .serving_health import serving_health
 {%- endif %}
+from .train import PROFILE_ARTIFACT, SCORE_COLUMN
 
 
 @dataclass

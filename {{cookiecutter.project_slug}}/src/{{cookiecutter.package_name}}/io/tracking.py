@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import inspect
+import logging
 import os
 import subprocess
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ def configure_mlflow(config: dict[str, Any]) -> str:
     """Point MLflow at this environment's tracking server, registry and experiment; returns its id."""
     # Per-file download bars would flood every step's log (models carry their code since engines/).
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Creating a local store logs every schema migration (MLflow 3.8 on stderr): keep errors one line.
+    for noisy in ("alembic", "mlflow.store.db.utils"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     import mlflow
 
     settings = config["mlflow"]

@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.pipelines.monitor import monitor
 from {{ cookiecutter.package_name }}.pipelines.train import train
 from {{ cookiecutter.package_name }}.pipelines.validate_model import validate_model
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
 
 def todays_monitor(context: StepContext, batch_id: str, version: str) -> dict:

@@ -2,7 +2,7 @@
 
 The plan is fitted in Spark on the training rows (spark/encoding.py) and applied twice with the
 same rules: as Spark columns when the model trains on the cluster, and here on pandas when the
-logged model scores a batch or a REST request (io/booster_model.py), so serving needs no JVM.
+logged model scores a batch or a REST request (io/booster_model.py), with no JVM needed.
 Missing values are filled as configs/imputation.yml says; a category never seen in training
 encodes as all zeros, like scikit-learn's OneHotEncoder(handle_unknown="ignore").
 """

@@ -70,7 +70,7 @@ ROLES = ("fit", "holdout", "test")
 
 @dataclass(frozen=True)
 class TuningPlan:
-    """How the splits serve tuning: trials fit on `fit` rows and are scored on `holdout` rows; the best
+    """How the splits are used in tuning: trials fit on `fit` rows and are scored on `holdout` rows; the best
     parameters are refit on both; `test` rows judge the result.
 
     With a validation split the holdout is that split; without one, `holdout_share` of the training

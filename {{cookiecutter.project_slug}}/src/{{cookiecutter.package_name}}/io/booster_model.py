@@ -1,8 +1,8 @@
 """The distributed engine's model as MLflow logs it: the native XGBoost booster plus its encoding plan.
 
 Training ran on Spark, but the logged pyfunc needs no JVM: it encodes rows with core/encoding.py
-and predicts with the booster, so `mlflow.pyfunc.spark_udf` batch scoring, the local REST service
-and Databricks Model Serving all load the same two files. Like the scikit-learn model, it returns
+and predicts with the booster, so `mlflow.pyfunc.spark_udf` batch scoring and any REST endpoint
+that loads MLflow models use the same two files. Like the scikit-learn model, it returns
 [P(not high risk), P(high risk)] per row.
 """
 
@@ -61,7 +61,7 @@ def log_booster_model(
         options: dict[str, Any] = {
             "python_model": BoosterModel(),
             "artifacts": {"booster": str(booster_path), "encoding": str(plan_path)},
-            # The class lives in this package: ship it, so workers and serving containers import it.
+            # The class lives in this package: ship it, so Spark workers and model endpoints import it.
             "code_paths": [str(package)],
             "signature": infer_signature(input_example, probabilities(booster, plan, input_example)),
             "input_example": tracking.anonymous_example(input_example),

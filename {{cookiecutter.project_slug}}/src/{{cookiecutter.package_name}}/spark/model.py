@@ -37,6 +37,7 @@ def make_spark_estimator(
         tree_method="hist",
         random_state=seed,
         verbosity=0,
+        verbose=False,  # no per-tree training log from every worker
     )
 
 

@@ -247,7 +247,10 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     if args.out:
-        args.out.write_text(table, encoding="utf-8")
+        # Sections other benchmarks append (## ..., e.g. benchmarks/engine.py's) outlive a rerun of the suite.
+        existing = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        sections = existing[existing.index("\n## ") :] if "\n## " in existing else ""
+        args.out.write_text(table + sections, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,7 @@ NODE_TYPE_BY_CLOUD = {
     "gcp": (re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$"), "n2-highmem-4"),
 }
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
+TRAINING_ENGINES = ("distributed", "single_node")
 MAX_WORKERS = 100
 # Jinja and Terraform would evaluate these inside free text.
 TEMPLATE_MARKERS = ("{{", "{%", "{#", "${", "%{")
@@ -339,6 +340,13 @@ def check_timezone(value: object, answers: Answers) -> str | None:
     return None
 
 
+def check_training_engine(value: object, answers: Answers) -> str | None:
+    if str(value) not in TRAINING_ENGINES:
+        return (f"must be one of {', '.join(TRAINING_ENGINES)} (distributed trains on the cluster; "
+                "single_node on the driver, for tables that fit its memory)")
+    return None
+
+
 def check_python_version(value: object, answers: Answers) -> str | None:
     if str(value) not in PYTHON_VERSIONS:
         return f"must be one of {', '.join(PYTHON_VERSIONS)}"
@@ -460,6 +468,7 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "serving": check_boolean,
     "serving_scale_to_zero_prod": check_boolean,
     "python_version": check_python_version,
+    "training_engine": check_training_engine,
 }
 
 

@@ -20,8 +20,15 @@ PIPELINE_TESTS = (
     "test_a_worse_challenger_is_not_promoted",
     "test_broken_input_fails_validation_naming_the_column",
     "test_the_command_line_prints_one_error_line_and_exits_1",
+    "test_the_engine_brings_no_table_to_the_driver_unless_it_is_single_node",
 )
-VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false"}
+# Both training engines on the sample, and the monitor against the statistics it used to compute on pandas.
+ENGINE_TESTS = (
+    "test_the_monitor_agrees_with_the_sample_statistics_on_fresh_and_drifted_batches",
+    "test_the_other_engine_is_judged_like_with_like_and_monitored_alike",
+)
+VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false",
+           "training_engine": "single_node"}
 SERVING = {"project_name": "Triage Serving", "serving": "true", "cloud": "aws", "ci_platform": "gitlab"}
 # The serving project's own tests that must have run and passed (smoke test and end to end included).
 SERVING_TESTS = (
@@ -73,6 +80,10 @@ def test_generated_project_test_suite_passes_with_the_pipeline_test(installed_pr
     assert result.returncode == 0, output[-4000:] + result.stderr[-2000:]
     for name in PIPELINE_TESTS:
         assert f"test_pipeline_end_to_end.py::{name} PASSED" in output, f"{name} did not run and pass"
+    for name in ENGINE_TESTS:
+        assert f"test_training_engines.py::{name} PASSED" in output, f"{name} did not run and pass"
+    project = yaml.safe_load((installed_project / "configs" / "project.yml").read_text())
+    assert project["training"]["engine"] == "distributed"  # the default, so this run covered it
     assert " passed" in output and " skipped" not in output.splitlines()[-1]
 
 
@@ -96,6 +107,7 @@ def test_local_pipeline_command_is_documented_and_wired(installed_project):
 def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(variant_project, project_venv):
     project = yaml.safe_load((variant_project / "configs" / "project.yml").read_text())
     assert project["feature_store"]["enabled"] is False
+    assert project["training"]["engine"] == "single_node"
     staging = yaml.safe_load((variant_project / "configs" / "staging.yml").read_text())
     assert staging["catalog"] is None and staging["mlflow"]["registry_uri"] == "databricks"
     assert staging["mlflow"]["registered_model"] == "staging-clinic_variant_model"
@@ -109,7 +121,8 @@ def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(va
 def test_serving_project_passes_its_whole_suite_with_the_smoke_test(serving_project, project_venv):
     lint = project_venv.run("ruff", "check", "src", "tests", cwd=serving_project)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    result = project_venv.run("pytest", "-v", "-p", "no:cacheprovider", cwd=serving_project)
+    # The training-engine tests are the default project's (same code); serving adds nothing to them.
+    result = project_venv.run("pytest", "-v", "-p", "no:cacheprovider", "-m", "not engines", cwd=serving_project)
     output = result.stdout
     assert result.returncode == 0, output[-4000:] + result.stderr[-2000:]
     for name in SERVING_TESTS:

@@ -245,6 +245,7 @@ PROMPT_EFFECTS = [
     ("feature_store", False, {}, None),
     ("model_name", "sentinel_model", {}, None),
     ("experiment_name", "sentinel-exp", {}, None),
+    ("training_engine", "single_node", {}, r"\bengine: single_node\b"),
     ("spark_version", "14.3.x-cpu-ml-scala2.12", {}, None),
     ("node_type", "Standard_E8ds_v5", {}, None),
     ("num_workers", "7", {}, r"num_workers\s*=\s*7\b"),
@@ -292,7 +293,8 @@ def test_changing_an_answer_changes_the_generated_repository(bake, default_bakes
     after = file_contents(project)
     if trace:
         assert any(re.search(trace, body.decode("utf-8", "replace")) for body in after.values()), trace
-    if isinstance(value, bool) or key in ("cloud", "ci_platform", "project_slug", "package_name"):
+    # Choices whose values the default project names too (in comments, code) change files, not add words.
+    if isinstance(value, bool) or key in ("cloud", "ci_platform", "project_slug", "package_name", "training_engine"):
         assert after != before, f"{key}={value!r} changed nothing in the generated files"
         return
     needle = str(value).encode()

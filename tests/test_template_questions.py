@@ -29,6 +29,7 @@ GOOD = {
     "catalog_prod": ["prod", "ml_prod_2"],
     "spark_version": ["15.4.x-cpu-ml-scala2.12", "16.4.x-scala2.13"],
     "num_workers": ["0", "8", "100"],
+    "training_engine": ["distributed", "single_node"],
     "project_name": ["Prénom Ñandú Risk", "A"],
 }
 BAD = {
@@ -49,6 +50,7 @@ BAD = {
     "catalog_prod": ["Prod", "prod-1", "1prod"],
     "spark_version": ["15.4", "latest"],
     "num_workers": ["-1", "101", "two", "1.5"],
+    "training_engine": ["spark", "Distributed", ""],
     "project_name": ["", "   ", "line\nbreak", "{{ 7*7 }}", "x${var.y}", "a" * 101],
 }
 

@@ -65,11 +65,43 @@ def spark(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def pipeline(spark, tmp_path_factory, config_at):
-    """One full local run (sample data, all seven steps, fresh and drifted batches) for end-to-end tests."""
-    from {{ cookiecutter.package_name }}.pipelines.__main__ import run_pipeline
+def driver_transfers() -> list[tuple[str, str, int]]:
+    """(step, call, rows) for every DataFrame.collect / toPandas during the `pipeline` run."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def pipeline(spark, tmp_path_factory, config_at, driver_transfers):
+    """One full local run (sample data, all seven steps, fresh and drifted batches) for end-to-end tests.
+
+    Every row a step brings to the driver is counted (driver_transfers), so a test can prove that the
+    distributed engine never collects a table.
+    """
+    from {{ cookiecutter.package_name }}.pipelines import __main__ as runner
     from {{ cookiecutter.package_name }}.pipelines.common import StepContext
 
     root = tmp_path_factory.mktemp("pipeline")
     context = StepContext(config_at(root), spark)
-    return context, run_pipeline(context, with_sample_data=True)
+    DataFrame = type(spark.range(1))  # Spark 4's classic DataFrame overrides the base class's methods
+    current = {"step": "setup"}
+    collect, to_pandas, timed = DataFrame.collect, DataFrame.toPandas, runner.PipelineRun.timed
+
+    def counted_collect(self):
+        rows = collect(self)
+        driver_transfers.append((current["step"], "collect", len(rows)))
+        return rows
+
+    def counted_to_pandas(self):
+        frame = to_pandas(self)
+        driver_transfers.append((current["step"], "toPandas", len(frame)))
+        return frame
+
+    def step_named(self, label, step, step_context):
+        current["step"] = label
+        return timed(self, label, step, step_context)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DataFrame, "collect", counted_collect)
+        patch.setattr(DataFrame, "toPandas", counted_to_pandas)
+        patch.setattr(runner.PipelineRun, "timed", step_named)
+        return context, runner.run_pipeline(context, with_sample_data=True)

@@ -90,3 +90,67 @@ def test_databricks_environments_use_delta_and_local_uses_parquet():
         config = load_config(env, CONFIG_DIR)
         assert config["storage"]["format"] == "delta"
         assert config["paths"]["reports"].startswith(config["paths"]["root"])
+
+
+def test_a_misspelt_key_in_a_spec_adjusted_by_an_environment_is_refused(tmp_path):
+    folder = _configs_with(
+        tmp_path, "dev", lambda d: d.update({"data_contract": {"dataset": {"min_row": 5}}})
+    )
+    with pytest.raises(ConfigError, match="data_contract.dataset.min_row is not a setting.*min_rows"):
+        load_config("dev", folder)
+
+
+def _configs_with(tmp_path, env: str, edit) -> Path:
+    for source in CONFIG_DIR.glob("*.yml"):
+        (tmp_path / source.name).write_text(source.read_text())
+    data = yaml.safe_load((CONFIG_DIR / f"{env}.yml").read_text())
+    edit(data)
+    (tmp_path / f"{env}.yml").write_text(yaml.safe_dump(data))
+    return tmp_path
+
+
+def test_a_misspelt_key_in_an_environment_file_fails_with_file_path_and_suggestion(tmp_path):
+    folder = _configs_with(
+        tmp_path,
+        "prod",
+        lambda d: d.setdefault("validation", {}).update({"champion_challenger": {"min_improvment": 0.1}}),
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config("prod", folder)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(str(folder / "prod.yml"))
+    assert "validation.champion_challenger.min_improvment is not a setting" in message
+    assert "did you mean validation.champion_challenger.min_improvement?" in message
+
+
+def test_a_misspelt_set_is_refused_with_a_suggestion():
+    with pytest.raises(
+        ConfigError,
+        match=r"training.hyperopt.max_eval is not a setting; did you mean training.hyperopt.max_evals\?",
+    ):
+        load_config("local", CONFIG_DIR, overrides=["training.hyperopt.max_eval=1"])
+
+
+def test_open_mappings_take_new_keys_from_environments_and_set():
+    gamma = "training.hyperopt.search_space.distributed.gamma={distribution: uniform, low: 0, high: 1}"
+    config = load_config("local", CONFIG_DIR, overrides=["tables.extra_batch=raw.ehr.batch", gamma])
+    assert config["tables"]["extra_batch"] == "raw.ehr.batch"
+    assert config["training"]["hyperopt"]["search_space"]["distributed"]["gamma"]["high"] == 1
+
+
+def test_the_training_engine_is_project_wide_and_must_be_known(tmp_path):
+    assert load_config("local", CONFIG_DIR)["training"]["engine"] == "{{ cookiecutter.training_engine }}"
+    folder = _configs_with(tmp_path, "staging", lambda d: d["training"].update({"engine": "single_node"}))
+    with pytest.raises(ConfigError, match="training.engine is project-wide"):
+        load_config("staging", folder)
+    with pytest.raises(ConfigError, match="training.engine='distributd'.*did you mean distributed"):
+        load_config("local", CONFIG_DIR, overrides=["training.engine=distributd"])
+    assert (
+        load_config("local", CONFIG_DIR, overrides=["training.engine=single_node"])["training"]["engine"]
+        == "single_node"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_file_only_uses_keys_project_yml_defines(env):
+    load_config(env, CONFIG_DIR)  # raises on any unknown key

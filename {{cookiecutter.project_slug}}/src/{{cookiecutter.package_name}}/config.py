@@ -4,11 +4,16 @@ Pipelines are configured by these files only, so moving from a laptop to staging
 a different `--env`, never a code change. The declarative specs (data contract, feature
 mappings, feature selection, imputation) are read from their own files in configs/ into the
 same mapping, and `--set key=value` overrides any leaf for one run.
+
+Config is strict: project.yml (and each spec file) defines every key there is, so a key an
+environment file or `--set` introduces is a typo until proven otherwise and fails the load,
+naming the file, the key path and the closest real key. Only OPEN_MAPPINGS take new keys.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +40,22 @@ SPEC_FILES = {
     "feature_selection": "feature_selection_config.yml",
     "imputation": "imputation.yml",
 }
+
+
+# Mappings whose keys are data, not settings: a new table, hyperparameter or metric bound is fine here.
+OPEN_MAPPINGS = (
+    "tables",
+    "training.hyperopt.search_space.single_node",
+    "training.hyperopt.search_space.distributed",
+    "validation.thresholds",
+    "spark.conf",
+    "data_contract.columns",
+    "feature_mappings.feature_groups",
+    "imputation.features",
+)
+# Settings only project.yml may set, so what runs locally is what runs in prod (`--set` may try another).
+PROJECT_WIDE_KEYS = ("training.engine",)
+TRAINING_ENGINES = ("single_node", "distributed")
 
 
 class ConfigError(ValueError):
@@ -95,7 +116,17 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
     if env not in ENVIRONMENTS:
         raise ConfigError(f"--env {env!r} is not one of {', '.join(ENVIRONMENTS)}")
     folder = Path(config_dir or find_config_dir()).resolve()
-    config = merge(_read_yaml(folder / "project.yml"), _read_yaml(folder / f"{env}.yml"))
+    project = _read_yaml(folder / "project.yml")
+    environment = _read_yaml(folder / f"{env}.yml")
+    settings = {key: value for key, value in environment.items() if key not in SPEC_FILES}
+    check_known_keys(settings, project, source=str(folder / f"{env}.yml"))
+    for key in PROJECT_WIDE_KEYS:
+        if not _absent(environment, key):
+            raise ConfigError(
+                f"{folder / (env + '.yml')}: {key} is project-wide (the same in every environment); "
+                "set it in configs/project.yml"
+            )
+    config = merge(project, environment)
     missing = [key for key in REQUIRED_KEYS if _absent(config, key)]
     if missing:
         raise ConfigError(f"{folder / (env + '.yml')}: missing required keys: {', '.join(missing)}")
@@ -104,13 +135,58 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
         raise ConfigError(f"{folder / (env + '.yml')}: environment is {found!r}, expected {env!r}")
     for key, filename in SPEC_FILES.items():
         # An environment file may adjust a spec (e.g. a smaller min_rows in dev) under the same key.
-        config[key] = merge(_read_yaml(folder / filename), config.get(key) or {})
+        spec = _read_yaml(folder / filename)
+        check_known_keys({key: environment.get(key) or {}}, {key: spec}, source=str(folder / f"{env}.yml"))
+        config[key] = merge(spec, config.get(key) or {})
     config["repo_root"] = str(folder.parent)
-    return apply_overrides(config, overrides)
+    config = apply_overrides(config, overrides)
+    training_engine(config)
+    return config
+
+
+def training_engine(config: dict[str, Any]) -> str:
+    """`training.engine`: single_node (scikit-learn on the driver) or distributed (XGBoost on Spark)."""
+    engine = (config.get("training") or {}).get("engine")
+    if engine not in TRAINING_ENGINES:
+        raise ConfigError(
+            f"training.engine={engine!r}: use {' or '.join(TRAINING_ENGINES)}"
+            f"{_did_you_mean(str(engine), TRAINING_ENGINES)}"
+        )
+    return str(engine)
+
+
+def check_known_keys(data: dict[str, Any], schema: dict[str, Any], *, source: str, path: str = "") -> None:
+    """Refuse any key of `data` that `schema` (what project.yml and the specs define) does not have."""
+    if path in OPEN_MAPPINGS:
+        return
+    for key, value in data.items():
+        dotted = f"{path}.{key}" if path else str(key)
+        if key not in schema:
+            raise ConfigError(
+                f"{source}: {dotted} is not a setting (configs/project.yml defines no such key)"
+                f"{_did_you_mean(str(key), list(schema), path)}"
+            )
+        known = schema[key]
+        if isinstance(known, dict) and value is not None and not isinstance(value, dict):
+            raise ConfigError(
+                f"{source}: {dotted} is a section of settings ({', '.join(known)}), not a value"
+            )
+        if isinstance(known, dict) and isinstance(value, dict):
+            check_known_keys(value, known, source=source, path=dotted)
+
+
+def _did_you_mean(key: str, candidates: Iterable[str], path: str = "") -> str:
+    close = difflib.get_close_matches(key, [str(c) for c in candidates], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"; did you mean {path + '.' if path else ''}{close[0]}?"
 
 
 def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """A copy of `config` with each 'dotted.key=value' set; values are parsed as YAML (4, true, [a, b])."""
+    """A copy of `config` with each 'dotted.key=value' set; values are parsed as YAML (4, true, [a, b]).
+
+    Only keys the config already has can be set (or new keys inside OPEN_MAPPINGS).
+    """
     updated = copy.deepcopy(config)
     for override in overrides:
         key, separator, raw_value = override.partition("=")
@@ -122,12 +198,22 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
             raise ConfigError(f"--set {override!r}: value is not valid YAML ({error})") from error
         node = updated
         parts = key.strip().split(".")
-        for part in parts[:-1]:
+        path = ""
+        for index, part in enumerate(parts):
+            is_open = path in OPEN_MAPPINGS or any(path.startswith(f"{m}.") for m in OPEN_MAPPINGS)
+            if part not in node and not is_open:
+                raise ConfigError(
+                    f"--set {override!r}: {'.'.join(parts[: index + 1])} is not a setting"
+                    f"{_did_you_mean(part, list(node), path)}"
+                )
+            path = f"{path}.{part}" if path else part
+            if index == len(parts) - 1:
+                node[part] = value
+                break
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError(f"--set {override!r}: {part!r} holds a value, not a section")
             node = child
-        node[parts[-1]] = value
     return updated
 
 

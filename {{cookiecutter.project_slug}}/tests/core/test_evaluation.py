@@ -7,8 +7,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from {{ cookiecutter.package_name }}.core.evaluation import (
+    ScoreSummary,
     classification_metrics,
     fairness_by_group,
+    metrics_from_summary,
     permutation_importance_table,
     positive_scores,
 )
@@ -53,3 +55,23 @@ def test_permutation_importance_ranks_the_informative_feature_first():
     y = pd.Series((x.signal + rng.normal(scale=0.3, size=600) > 0).astype(int))
     table = permutation_importance_table(LogisticRegression().fit(x, y), x, y, seed=0)
     assert list(table.feature) == ["signal", "noise"]
+
+
+def test_metrics_from_a_summary_are_those_of_the_scores():
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
+    # ROC AUC: positives at .35 (1 negative below), .8 (3), .4 (1 below + 2 tied negatives count half each).
+    summary = ScoreSummary(
+        rows=6,
+        positives=3,
+        flagged=1,
+        flagged_positives=1,
+        squared_error=float(np.sum((p - y) ** 2)),
+        auc_pairs=1 + 3 + 2.0,
+        precision_sum=1.0 + 2 / 4 + 3 / 5,
+    )
+    expected = classification_metrics(y, p, threshold=0.5)
+    got = metrics_from_summary(summary)
+    assert got.keys() == expected.keys()
+    assert all(math.isclose(got[k], expected[k]) for k in expected), (got, expected)
+    assert math.isnan(metrics_from_summary(ScoreSummary(3, 0, 0, 0, 0.1, 0.0, 0.0))["roc_auc"])

@@ -8,6 +8,7 @@ from {{ cookiecutter.package_name }}.core.promotion import (
     check_champion,
     check_fairness,
     check_thresholds,
+    judge_challenger,
 )
 
 
@@ -44,3 +45,22 @@ def test_fairness_gate_and_outcome_fail_when_any_check_fails():
     assert not outcome.passed
     assert [c.name for c in outcome.failures] == ["fairness:group"]
     assert outcome.to_dict()["passed"] is False
+
+
+def test_judge_challenger_applies_every_configured_gate_in_order():
+    settings = {
+        "thresholds": {"roc_auc": {"min": 0.7}, "recall": {"min": 0.5}},
+        "fairness": {"max_gap": 0.2},
+        "champion_challenger": {"metric": "roc_auc", "min_improvement": 0.005},
+    }
+    fair = FairnessResult("group", "recall", {"a": {"recall": 0.6}, "b": {"recall": 0.55}}, 0.05, ["a", "b"])
+    metrics = {"roc_auc": 0.80, "recall": 0.6}
+    first = judge_challenger(metrics, fair, None, settings)
+    assert first.passed and [c.name for c in first.checks] == [
+        "threshold:roc_auc:min",
+        "threshold:recall:min",
+        "fairness:group",
+        "champion_challenger",
+    ]
+    worse = judge_challenger(metrics, fair, {"roc_auc": 0.798}, settings, champion_version="4")
+    assert [c.name for c in worse.failures] == ["champion_challenger"] and "v4" in worse.failures[0].detail

@@ -49,7 +49,7 @@ def test_every_trial_is_tracked_and_the_model_has_signature_and_importance(pipel
     assert len(trials) == context.config["training"]["hyperopt"]["max_evals"]
     assert "metrics.roc_auc" in trials.columns
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(train_run.info.run_id)}
-    assert {"feature_importance.json", "feature_importance.png"} <= artifacts
+    assert {"feature_importance.json", "feature_importance.png", "reference_profile.json"} <= artifacts
     info = mlflow.models.get_model_info(
         f"models:/{run.results['train'].model_name}/{run.results['train'].version}"
     )
@@ -121,9 +121,25 @@ def test_the_command_line_prints_one_error_line_and_exits_1(pipeline, overrides_
     context, _ = pipeline
     root = Path(context.config["paths"]["root"])
     settings = [arg for override in overrides_at(root) for arg in ("--set", override)]
-    code = validate_data_step.main(
+    code = validate_data_step.run.main(
         ["--env", "local", *settings, "--set", "tables.training_data=broken_history"]
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1
     assert err[0].startswith("error: ") and "age (max:" in err[0]
+
+
+def test_the_engine_brings_no_table_to_the_driver_unless_it_is_single_node(pipeline, driver_transfers):
+    """Distributed: every collect/toPandas of train, validate_model and monitor is a summary (a few
+    thousand rows at most: quantiles, bin counts, one row per group), far below the 5,000-row table.
+    Single node: the whole feature table is collected, which is that engine's premise."""
+    context, run = pipeline
+    rows = context.config["sample_data"]["training_rows"]
+    steps = ("train", "validate_model", "monitor", "monitor_drifted")
+    largest = {step: max((n for s, _, n in driver_transfers if s == step), default=0) for step in steps}
+    assert all(largest.values()), largest  # each step was observed
+    if context.config["training"]["engine"] == "distributed":
+        assert max(largest.values()) <= 2000 < rows, largest
+        assert not [t for t in driver_transfers if t[0] in steps and t[1] == "toPandas" and t[2] > 100]
+    else:
+        assert largest["train"] == rows and max(largest[s] for s in steps[1:]) <= 2000

@@ -1,8 +1,15 @@
-"""Drift statistics: PSI plus a KS test (numeric) or chi-square test (categorical) per feature.
+"""Drift statistics from profiles: PSI plus a KS (numeric) or chi-square (categorical) test per feature.
+
+A profile is a handful of counts: per numeric feature, rows per bin of a fine quantile grid of the
+training split (and missing rows); per categorical feature, rows per category. The reference
+profile is computed once when a model is trained and stored with its version; each batch is
+counted into the same bins in Spark (spark/profiles.py), so the monitor never rereads the
+training table and only these counts reach the driver.
 
 A feature counts as drifted when its shift is both large (PSI above the threshold) and
 statistically real (test p-value below the threshold): PSI alone flags noise on small batches,
-and tests alone flag trivial shifts on large ones.
+and tests alone flag trivial shifts on large ones. PSI uses the reference's deciles (a coarsening
+of the fine grid); KS compares the two distributions at every grid edge.
 """
 
 from __future__ import annotations
@@ -11,11 +18,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 _EPSILON = 1e-4
-_MISSING = "<missing>"
+MISSING = "<missing>"
+# Quantile levels of the fine grid (percentiles 1..99; the deciles are among them) and of PSI's bins.
+GRID_LEVELS = tuple(round(level / 100, 2) for level in range(1, 100))
+DECILE_LEVELS = tuple(round(level / 10, 1) for level in range(1, 10))
+QUANTILE_LEVELS = (0.0, *GRID_LEVELS, 1.0)
 
 
 @dataclass
@@ -34,64 +44,114 @@ class RetrainDecision:
     reasons: list[str] = field(default_factory=list)
 
 
-def _psi_from_counts(reference: np.ndarray, current: np.ndarray) -> float:
+@dataclass
+class NumericProfile:
+    """Rows per bin: bin 0 is below edges[0], bin i is [edges[i-1], edges[i]), the last from edges[-1] up."""
+
+    edges: list[float]
+    counts: list[int]
+    missing: int
+    psi_edges: list[float]
+
+    @property
+    def present(self) -> int:
+        return int(sum(self.counts))
+
+
+def grid_from_quantiles(quantiles: list[float | None]) -> tuple[list[float], list[float]]:
+    """(fine grid edges, PSI decile edges) from the values at QUANTILE_LEVELS (min, percentiles, max).
+
+    As with np.quantile bins whose outer edges are opened to infinity, a decile equal to the minimum
+    or the maximum is no edge; every PSI edge is also a grid edge, so PSI bins are unions of grid bins.
+    """
+    values = [float(q) for q in quantiles if q is not None and np.isfinite(q)]
+    if len(values) < 2:
+        return [], []
+    low, high = min(values), max(values)
+    by_level = dict(zip(QUANTILE_LEVELS, quantiles, strict=True))
+    deciles = sorted({float(by_level[level]) for level in DECILE_LEVELS if by_level[level] is not None})
+    psi_edges = [d for d in deciles if low < d < high]
+    grid = sorted(
+        {float(by_level[level]) for level in GRID_LEVELS if by_level[level] is not None} | set(psi_edges)
+    )
+    return grid, psi_edges
+
+
+def bin_counts(values: np.ndarray, edges: list[float]) -> tuple[np.ndarray, int]:
+    """Rows per grid bin and missing rows, on the driver (what spark/profiles.py counts in Spark)."""
+    values = np.asarray(values, dtype=float)
+    missing = np.isnan(values)
+    index = np.searchsorted(np.asarray(edges, dtype=float), values[~missing], side="right")
+    return np.bincount(index, minlength=len(edges) + 1), int(missing.sum())
+
+
+def psi_from_counts(reference: np.ndarray, current: np.ndarray) -> float:
+    """Population stability index of two count vectors over the same bins."""
+    reference, current = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
     ref = np.clip(reference / max(reference.sum(), 1), _EPSILON, None)
     cur = np.clip(current / max(current.sum(), 1), _EPSILON, None)
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
-def numeric_psi(reference: pd.Series, current: pd.Series, bins: int = 10) -> float:
-    """PSI over the reference's quantile bins, with missing values as a bin of their own."""
-    ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
-    cur = pd.to_numeric(current, errors="coerce").to_numpy(dtype=float)
-    present = ref[~np.isnan(ref)]
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1))) if len(present) else np.array([0.0])
-    edges[0], edges[-1] = -np.inf, np.inf
-    if len(edges) < 2:
-        edges = np.array([-np.inf, np.inf])
-
-    def counts(values: np.ndarray) -> np.ndarray:
-        finite = values[~np.isnan(values)]
-        return np.append(np.histogram(finite, bins=edges)[0], np.isnan(values).sum()).astype(float)
-
-    return _psi_from_counts(counts(ref), counts(cur))
+def psi_bins(edges: list[float], counts: Any, psi_edges: list[float]) -> np.ndarray:
+    """Grid counts merged into PSI's decile bins."""
+    lower = [-np.inf, *edges]
+    index = np.searchsorted(np.asarray(psi_edges, dtype=float), lower, side="right")
+    return np.bincount(index, weights=np.asarray(counts, dtype=float), minlength=len(psi_edges) + 1)
 
 
-def categorical_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Counts per category (missing included) over the union of categories seen in either sample."""
-    ref = reference.astype(object).where(reference.notna(), _MISSING).astype(str)
-    cur = current.astype(object).where(current.notna(), _MISSING).astype(str)
-    categories = sorted(set(ref) | set(cur))
-    ref_counts = ref.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float)
-    cur_counts = cur.value_counts().reindex(categories, fill_value=0).to_numpy(dtype=float)
-    return ref_counts, cur_counts
+def numeric_psi(reference: NumericProfile, counts: Any, missing: int) -> float:
+    """PSI over the reference's decile bins, with missing values as a bin of their own."""
+    ref = np.append(psi_bins(reference.edges, reference.counts, reference.psi_edges), reference.missing)
+    cur = np.append(psi_bins(reference.edges, counts, reference.psi_edges), missing)
+    return psi_from_counts(ref, cur)
 
 
-def feature_drift(
+def ks_test(reference: NumericProfile, counts: Any) -> float:
+    """Two-sample KS p-value from the distributions at every grid edge (the asymptotic distribution)."""
+    n, m = reference.present, int(np.sum(counts))
+    if n == 0 or m == 0 or not reference.edges:
+        return 1.0
+    ref = np.cumsum(reference.counts)[:-1] / n
+    cur = np.cumsum(np.asarray(counts, dtype=float))[:-1] / m
+    statistic = float(np.max(np.abs(ref - cur)))
+    return float(stats.kstwo.sf(statistic, max(1, round(n * m / (n + m)))))
+
+
+def numeric_drift(
     name: str,
-    kind: str,
-    reference: pd.Series,
-    current: pd.Series,
+    reference: NumericProfile,
+    counts: Any,
+    missing: int,
     *,
     psi_threshold: float,
     p_value_threshold: float,
 ) -> FeatureDrift:
-    """Drift of one feature; binary features are compared as categories."""
-    if kind == "numeric":
-        psi = numeric_psi(reference, current)
-        ref = pd.to_numeric(reference, errors="coerce").dropna()
-        cur = pd.to_numeric(current, errors="coerce").dropna()
-        p_value = float(stats.ks_2samp(ref, cur).pvalue) if len(ref) and len(cur) else 1.0
-        test = "ks"
-    else:
-        ref_counts, cur_counts = categorical_counts(reference, current)
-        psi = _psi_from_counts(ref_counts, cur_counts)
-        table = np.vstack([ref_counts, cur_counts])
-        table = table[:, table.sum(axis=0) > 0]
-        p_value = float(stats.chi2_contingency(table)[1]) if table.shape[1] > 1 else 1.0
-        test = "chi_square"
+    psi = numeric_psi(reference, counts, missing)
+    p_value = ks_test(reference, counts)
     drifted = psi > psi_threshold and p_value < p_value_threshold
-    return FeatureDrift(name, kind, round(psi, 6), test, p_value, drifted)
+    return FeatureDrift(name, "numeric", round(psi, 6), "ks", p_value, drifted)
+
+
+def categorical_drift(
+    name: str,
+    reference: dict[str, int],
+    current: dict[str, int],
+    *,
+    psi_threshold: float,
+    p_value_threshold: float,
+) -> FeatureDrift:
+    """Drift of a categorical (or binary) feature from its counts per category, missing included."""
+    categories = sorted(set(reference) | set(current))
+    ref = np.array([reference.get(c, 0) for c in categories], dtype=float)
+    cur = np.array([current.get(c, 0) for c in categories], dtype=float)
+    psi = psi_from_counts(ref, cur)
+    table = np.vstack([ref, cur])
+    table = table[:, table.sum(axis=0) > 0]
+    usable = table.shape[1] > 1 and table[0].sum() > 0 and table[1].sum() > 0
+    p_value = float(stats.chi2_contingency(table)[1]) if usable else 1.0
+    drifted = psi > psi_threshold and p_value < p_value_threshold
+    return FeatureDrift(name, "categorical", round(psi, 6), "chi_square", p_value, drifted)
 
 
 def decide_retrain(
@@ -122,3 +182,37 @@ def decide_retrain(
 
 def drift_rows(drifts: list[FeatureDrift]) -> list[dict[str, Any]]:
     return [asdict(d) for d in sorted(drifts, key=lambda d: -d.psi)]
+
+
+@dataclass
+class ReferenceProfile:
+    """What the monitor compares a batch with, stored with the model version (reference_profile.json)."""
+
+    rows: int
+    numeric: dict[str, NumericProfile]
+    categorical: dict[str, dict[str, int]]
+    scores: NumericProfile
+    baseline_metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "numeric": {name: asdict(profile) for name, profile in self.numeric.items()},
+            "categorical": self.categorical,
+            "scores": asdict(self.scores),
+            "baseline_metrics": self.baseline_metrics,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceProfile:
+        return cls(
+            rows=int(data["rows"]),
+            numeric={name: NumericProfile(**profile) for name, profile in data["numeric"].items()},
+            categorical={name: dict(counts) for name, counts in data["categorical"].items()},
+            scores=NumericProfile(**data["scores"]),
+            baseline_metrics=dict(data.get("baseline_metrics") or {}),
+        )

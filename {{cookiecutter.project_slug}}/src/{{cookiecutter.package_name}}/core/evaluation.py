@@ -1,4 +1,9 @@
-"""Model quality: classification metrics, per-group fairness, and feature importance."""
+"""Model quality: classification metrics, per-group fairness, and feature importance.
+
+Metrics come from scores on the driver (`classification_metrics`) or from a `ScoreSummary`, the
+handful of sums Spark aggregates over any number of rows (spark/scoring.py); both give the same
+names and, on the same rows, the same values (ties in the ranking metrics aside, see ScoreSummary).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,48 @@ def classification_metrics(y_true: Any, scores: Any, threshold: float = 0.5) -> 
         "brier": float(brier_score_loss(y, p)),
         "flagged_rate": float(flagged.mean()) if len(flagged) else 0.0,
         "rows": float(len(y)),
+    }
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """Sufficient statistics of (label, score) pairs for every metric `classification_metrics` gives.
+
+    `auc_pairs`: over positive rows, the negatives scored below them (ties count half), so ROC AUC is
+    auc_pairs / (positives * negatives). `precision_sum`: over positive rows, the precision at their
+    own score, so average precision is precision_sum / positives. Spark computes both with scores
+    rounded to 6 decimals, which only merges near-ties.
+    """
+
+    rows: int
+    positives: int
+    flagged: int
+    flagged_positives: int
+    squared_error: float
+    auc_pairs: float
+    precision_sum: float
+
+    @property
+    def negatives(self) -> int:
+        return self.rows - self.positives
+
+
+def metrics_from_summary(summary: ScoreSummary) -> dict[str, float]:
+    """The metrics of `classification_metrics`, from a ScoreSummary instead of every score."""
+    positives, negatives, flagged = summary.positives, summary.negatives, summary.flagged
+    both_classes = positives > 0 and negatives > 0
+    recall = summary.flagged_positives / positives if positives else 0.0
+    precision = summary.flagged_positives / flagged if flagged else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "roc_auc": summary.auc_pairs / (positives * negatives) if both_classes else float("nan"),
+        "average_precision": summary.precision_sum / positives if both_classes else float("nan"),
+        "recall": float(recall),
+        "precision": float(precision),
+        "f1": float(f1),
+        "brier": summary.squared_error / summary.rows if summary.rows else float("nan"),
+        "flagged_rate": flagged / summary.rows if summary.rows else 0.0,
+        "rows": float(summary.rows),
     }
 
 
@@ -73,29 +120,51 @@ def fairness_by_group(
     threshold: float,
     min_group_positives: int,
 ) -> FairnessResult:
-    """`metric` in every group; the gap is max - min over groups with enough positive cases to judge.
-
-    Recall on a handful of positives is noise, so such groups are reported but not judged.
-    """
+    """`metric` in every group of scores held on the driver; see `fairness_from_groups`."""
     frame = pd.DataFrame(
         {
             "y": np.asarray(y_true).astype(int),
             "p": np.asarray(scores, dtype=float),
-            "g": pd.Series(np.asarray(groups, dtype=object)).fillna("<missing>").astype(str),
+            "g": pd.Series(np.asarray(groups, dtype=object)).fillna(MISSING_GROUP).astype(str),
         }
     )
+    per_group = {
+        str(group): (classification_metrics(rows["y"], rows["p"], threshold), int(rows["y"].sum()))
+        for group, rows in frame.groupby("g", sort=True)
+    }
+    return fairness_from_groups(
+        per_group, attribute=attribute, metric=metric, min_group_positives=min_group_positives
+    )
+
+
+MISSING_GROUP = "<missing>"
+
+
+def fairness_from_groups(
+    per_group: dict[str, tuple[dict[str, float], int]],
+    *,
+    attribute: str,
+    metric: str,
+    min_group_positives: int,
+) -> FairnessResult:
+    """The gap in `metric` between groups, from each group's (metrics, positive cases).
+
+    The gap is max - min over groups with enough positive cases to judge: recall on a handful of
+    positives is noise, so such groups are reported but not judged.
+    """
     result = FairnessResult(attribute=attribute, metric=metric)
-    for group, rows in frame.groupby("g", sort=True):
-        metrics = classification_metrics(rows["y"], rows["p"], threshold)
+    for group in sorted(per_group):
+        metrics, positives = per_group[group]
         if metric not in metrics:
             raise ValueError(f"validation.fairness.metric={metric!r}: use one of {sorted(metrics)}")
-        result.per_group[str(group)] = {
-            "rows": float(len(rows)),
-            "positives": float(rows["y"].sum()),
+        rows = metrics["rows"]
+        result.per_group[group] = {
+            "rows": float(rows),
+            "positives": float(positives),
             metric: metrics[metric],
         }
-        if rows["y"].sum() >= min_group_positives and rows["y"].nunique() == 2:
-            result.judged_groups.append(str(group))
+        if positives >= min_group_positives and 0 < positives < rows:
+            result.judged_groups.append(group)
     values = [result.per_group[g][metric] for g in result.judged_groups]
     result.gap = float(max(values) - min(values)) if len(values) >= 2 else 0.0
     return result

@@ -80,3 +80,32 @@ def check_champion(
         f"by the required margin {min_improvement}"
     )
     return Check("champion_challenger", ok, detail)
+
+
+def judge_challenger(
+    metrics: dict[str, float],
+    fairness: FairnessResult,
+    champion_metrics: dict[str, float] | None,
+    settings: dict[str, Any],
+    *,
+    champion_version: str | None = None,
+) -> ValidationOutcome:
+    """Every gate of `validation` settings, in order: thresholds, fairness, then the champion.
+
+    The one place that decides which checks promote a model; both engines' validate_model call it
+    with metrics computed the same way for challenger and champion.
+    """
+    gate = settings["champion_challenger"]
+    return ValidationOutcome(
+        [
+            *check_thresholds(metrics, settings["thresholds"]),
+            check_fairness(fairness, float(settings["fairness"]["max_gap"])),
+            check_champion(
+                metrics,
+                champion_metrics,
+                metric=gate["metric"],
+                min_improvement=float(gate["min_improvement"]),
+                champion_version=champion_version,
+            ),
+        ]
+    )

@@ -1,7 +1,9 @@
-"""Splitting and hyperparameter search: pure functions over pandas, no Spark or MLflow.
+"""Splitting, the tuning plan and hyperparameter search: pure functions, no Spark or MLflow.
 
-The Hyperopt `trials` object is passed in, so the same search runs with `Trials` on a laptop
-and `SparkTrials` on a cluster.
+Both engines use them: the split of a row and its role in tuning follow from its key alone
+(spark/splits.py computes the same hash in Spark). The search takes an `evaluate(params)`
+function, so one Hyperopt loop drives a scikit-learn fit on the driver or an XGBoost fit on
+the cluster; the `trials` object is passed in (`Trials`, or `SparkTrials` for single-node models).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from .evaluation import classification_metrics
 
 SPLIT_NAMES = {2: ("train", "test"), 3: ("train", "validation", "test")}
 
@@ -53,23 +53,91 @@ def assign_splits(keys: pd.Series, fractions: dict[str, float], salt: str) -> pd
     """The split name of every key; a key always lands in the same split."""
     position = stable_fraction(keys, salt)
     names = list(fractions)
-    edges = np.cumsum([fractions[name] for name in names])
+    edges = np.array(split_edges(fractions))
     index = np.minimum(np.searchsorted(edges, position, side="right"), len(names) - 1)
     return pd.Series(np.array(names, dtype=object)[index], index=keys.index, name="split")
+
+
+def split_edges(fractions: dict[str, float]) -> list[float]:
+    """Each split's upper edge on [0, 1): a row goes to the first split whose edge exceeds its position."""
+    return [float(edge) for edge in np.cumsum([fractions[name] for name in fractions])]
+
+
+# --- which rows tune, which score the trials, which the final model learns from ---------------
+
+ROLES = ("fit", "holdout", "test")
+
+
+@dataclass(frozen=True)
+class TuningPlan:
+    """How the splits are used in tuning: trials fit on `fit` rows and are scored on `holdout` rows; the best
+    parameters are refit on both; `test` rows judge the result.
+
+    With a validation split the holdout is that split; without one, `holdout_share` of the training
+    split is held out by a second stable hash (salted with `inner_salt`), so it never changes either.
+    """
+
+    fractions: dict[str, float]
+    salt: str
+    holdout_share: float | None = None
+
+    @property
+    def inner_salt(self) -> str:
+        return f"{self.salt}:tuning"
+
+    @property
+    def inner_fractions(self) -> dict[str, float]:
+        share = float(self.holdout_share or 0.0)
+        return {"fit": 1.0 - share, "holdout": share}
+
+
+def tuning_plan(split_config: list[float], tuning_holdout: float, salt: str) -> TuningPlan:
+    """The plan for `training.split_config` and `training.tuning_holdout`."""
+    fractions = parse_split_config(split_config)
+    if "validation" in fractions:
+        return TuningPlan(fractions, str(salt))
+    if not isinstance(tuning_holdout, int | float) or not 0 < float(tuning_holdout) < 1:
+        raise TrainingConfigError(
+            f"training.tuning_holdout={tuning_holdout!r}: a share between 0 and 1 of the training split"
+        )
+    return TuningPlan(fractions, str(salt), float(tuning_holdout))
+
+
+def role_of(split: str, inner: str | None) -> str:
+    """A row's role from its split and (without a validation split) its inner tuning split."""
+    if split == "test":
+        return "test"
+    if split == "validation":
+        return "holdout"
+    return inner or "fit"
+
+
+def assign_roles(keys: pd.Series, plan: TuningPlan) -> pd.DataFrame:
+    """Each key's `split` and `role` (fit, holdout or test) under `plan`."""
+    splits = assign_splits(keys, plan.fractions, plan.salt)
+    if plan.holdout_share is None:
+        inner = pd.Series([None] * len(keys), index=keys.index, dtype=object)
+    else:
+        inner = assign_splits(keys, plan.inner_fractions, plan.inner_salt)
+    roles = [role_of(s, i) for s, i in zip(splits, inner, strict=True)]
+    return pd.DataFrame({"split": splits, "role": pd.Series(roles, index=keys.index, dtype=object)})
 
 
 # --- the Hyperopt search space, from YAML --------------------------------------------------
 
 
-def build_search_space(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Hyperopt expressions from training.hyperopt.search_space."""
+def build_search_space(
+    spec: dict[str, dict[str, Any]], where: str = "training.hyperopt.search_space"
+) -> dict[str, Any]:
+    """Hyperopt expressions from the search space in YAML (`where` names it in errors)."""
     from hyperopt import hp
 
     if not spec:
-        raise TrainingConfigError("training.hyperopt.search_space: define at least one hyperparameter")
+        raise TrainingConfigError(f"{where}: define at least one hyperparameter")
     space = {}
+    section = where
     for name, entry in spec.items():
-        where = f"training.hyperopt.search_space.{name}"
+        where = f"{section}.{name}"
         kind = (entry or {}).get("distribution")
         try:
             if kind == "uniform":
@@ -124,34 +192,31 @@ class TuningResult:
 
 
 def tune(
-    build_model: Callable[[dict[str, Any]], Any],
-    data: tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series],
+    evaluate: Callable[[dict[str, Any]], dict[str, float]],
     search_space_spec: dict[str, dict[str, Any]],
     *,
     metric: str,
     max_evals: int,
     trials: Any,
     seed: int,
-    threshold: float = 0.5,
+    where: str = "training.hyperopt.search_space",
 ) -> TuningResult:
-    """Search hyperparameters with TPE, scoring each trial on the holdout; maximises `metric`."""
+    """Search hyperparameters with TPE, maximising `metric` of `evaluate(params)` (the holdout metrics)."""
     from hyperopt import STATUS_OK, fmin, tpe
 
-    x_fit, y_fit, x_holdout, y_holdout = data
     if max_evals < 1:
         raise TrainingConfigError(f"training.hyperopt.max_evals={max_evals}: must be at least 1")
 
     def objective(params: dict[str, Any]) -> dict[str, Any]:
         cleaned = clean_params(params, search_space_spec)
-        model = build_model(cleaned).fit(x_fit, y_fit)
-        metrics = classification_metrics(y_holdout, model.predict_proba(x_holdout)[:, 1], threshold)
+        metrics = evaluate(cleaned)
         if metric not in metrics:
             raise TrainingConfigError(f"training.hyperopt.metric={metric!r}: use one of {sorted(metrics)}")
         return {"loss": -metrics[metric], "status": STATUS_OK, "metrics": metrics, "params": cleaned}
 
     fmin(
         objective,
-        build_search_space(search_space_spec),
+        build_search_space(search_space_spec, where),
         algo=tpe.suggest,
         max_evals=max_evals,
         trials=trials,
@@ -168,7 +233,7 @@ def tune(
         )
         for index, trial in enumerate(trials.trials)
     ]
-    finished = [r for r in records if r.status == STATUS_OK and r.loss is not None]
+    finished = [r for r in records if r.status == STATUS_OK and r.loss is not None and not math.isnan(r.loss)]
     if not finished:
         raise TrainingConfigError("every Hyperopt trial failed; check the search space and the training data")
     best = min(finished, key=lambda r: r.loss)

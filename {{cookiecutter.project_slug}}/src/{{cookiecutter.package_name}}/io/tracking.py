@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import inspect
+import logging
 import os
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ CHALLENGER = "challenger"
 
 def configure_mlflow(config: dict[str, Any]) -> str:
     """Point MLflow at this environment's tracking server, registry and experiment; returns its id."""
+    # Per-file download bars would flood every step's log (models carry their code since engines/).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Creating a local store logs every schema migration (MLflow 3.8 on stderr): keep errors one line.
+    for noisy in ("alembic", "mlflow.store.db.utils"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     import mlflow
 
     settings = config["mlflow"]
@@ -74,13 +80,10 @@ def log_sklearn_model(model: Any, input_example: Any, *, artifact_name: str = "m
         "input_example": anonymous_example(input_example),
         "pyfunc_predict_fn": "predict_proba",
         # Explicit requirements: inferring them costs seconds per model and can pick up the whole venv.
-        "pip_requirements": _pip_requirements(),
+        "pip_requirements": pip_requirements("mlflow", "scikit-learn", "pandas", "numpy", "scipy"),
     }
+    options.update(model_location(mlflow.sklearn.log_model, artifact_name))
     accepted = inspect.signature(mlflow.sklearn.log_model).parameters
-    if "name" in accepted:  # MLflow 3 renamed artifact_path to name
-        options["name"] = artifact_name
-    else:
-        options["artifact_path"] = artifact_name
     if "skops_trusted_types" in accepted:  # MLflow 3 saves with skops locally: trust this model's own types
         options["skops_trusted_types"] = _skops_types(model)
     return mlflow.sklearn.log_model(model, **options)
@@ -111,10 +114,16 @@ def anonymous_example(frame: Any, rows: int = 5) -> Any:
     return pd.DataFrame(columns)
 
 
-def _pip_requirements() -> list[str]:
+def model_location(log_model: Any, artifact_name: str) -> dict[str, str]:
+    """Where a model goes in its run: MLflow 3 calls it `name`, MLflow 2 `artifact_path`."""
+    accepted = inspect.signature(log_model).parameters
+    return {"name": artifact_name} if "name" in accepted else {"artifact_path": artifact_name}
+
+
+def pip_requirements(*packages: str) -> list[str]:
+    """Exact pins of the installed `packages` (inferring them costs seconds and may pick up the venv)."""
     from importlib.metadata import version
 
-    packages = ["mlflow", "scikit-learn", "pandas", "numpy", "scipy"]
     return [f"{name}=={version(name)}" for name in packages]
 
 
@@ -188,6 +197,33 @@ def load_scoring_model(name: str, version: str) -> Any:
 def model_input_columns(model: Any) -> list[str]:
     """The input columns a logged model expects (its signature), so each version gets its own features."""
     return list(model.metadata.get_input_schema().input_names())
+
+
+def version_input_columns(name: str, version: str) -> list[str]:
+    """A registered version's input columns, read from its signature without loading the model."""
+    import mlflow.models
+
+    info = mlflow.models.get_model_info(f"models:/{name}/{version}")
+    return list(info.signature.inputs.input_names())
+
+
+def version_artifact(name: str, version: str, path: str) -> dict[str, Any] | None:
+    """A JSON artifact of the run that logged a version (e.g. its reference profile), or None if absent."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    run_id = client().get_model_version(name, version).run_id
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
+    except (MlflowException, OSError):
+        return None
+
+
+def scoring_udf(spark: Any, model_uri: str) -> Any:
+    """A Spark UDF scoring with a logged model on the workers; it returns [P(0), P(1)] per row."""
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type="array<double>", env_manager="local")
 
 
 # --- audit: who, when, which commit ---------------------------------------------------------

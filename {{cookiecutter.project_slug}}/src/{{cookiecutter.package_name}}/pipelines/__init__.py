@@ -1,7 +1,8 @@
 """The pipeline steps, one module each, in the order they run.
 
-Each step module has `<step>(context)` (the work), `run(env)` (what its Databricks notebook
-calls) and `main()` (`python -m {{ cookiecutter.package_name }}.pipelines.<step> --env ENV`).
+Each step module has `<step>(context)` (the work) and `run = entry_point(<step>)` (common.py):
+`run(env)` is what its Databricks notebook calls, `run.main()` the command line
+(`python -m {{ cookiecutter.package_name }}.pipelines.<step> --env ENV`).
 `python -m {{ cookiecutter.package_name }}.pipelines --env local` runs them all in one process.
 """
 

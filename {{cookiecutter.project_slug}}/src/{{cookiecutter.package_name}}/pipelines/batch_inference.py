@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from ..core.data_contract import DataContract
 from ..io import tracking
 from ..io.tables import read_table, table_location, write_table
 from ..spark.features import build_feature_table
-from .common import DataContractViolation, PipelineError, StepContext, cli_main, run_step
+from .common import DataContractViolation, PipelineError, StepContext, entry_point
 from .model_data import model_inputs
 from .validate_data import check_dataframe, write_validation_report
 
@@ -51,7 +50,6 @@ class InferenceResult:
 
 def batch_inference(context: StepContext) -> InferenceResult:
     """Score `inference.input_table` with the champion and append to the predictions table."""
-    import mlflow.pyfunc
     from pyspark.sql import functions as F
 
     config = context.config
@@ -76,9 +74,7 @@ def batch_inference(context: StepContext) -> InferenceResult:
     # The alias was resolved to a version above; loading that exact version guarantees the recorded
     # version is the one that scored, even if `champion` moves meanwhile. Scoring runs in Spark, on
     # the workers, so the same code scales from this sample to millions of rows.
-    scorer = mlflow.pyfunc.spark_udf(
-        context.spark, f"models:/{name}/{champion.version}", result_type="array<double>", env_manager="local"
-    )
+    scorer = tracking.scoring_udf(context.spark, f"models:/{name}/{champion.version}")
     threshold = float(config["training"]["decision_threshold"])
     batch_id = uuid.uuid4().hex
     scored_at = datetime.now(UTC).replace(tzinfo=None)
@@ -98,14 +94,7 @@ def batch_inference(context: StepContext) -> InferenceResult:
     return InferenceResult(table, rows, champion.version, batch_id, input_logical)
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> InferenceResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(batch_inference, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(batch_inference, __doc__.splitlines()[0], argv)
-
+run = entry_point(batch_inference)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

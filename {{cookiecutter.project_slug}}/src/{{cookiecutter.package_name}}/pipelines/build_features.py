@@ -8,14 +8,13 @@ running on Databricks, else to a Delta (cluster) or Parquet (local) table.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.features import parse_feature_mappings, select_features
 from ..io.feature_store import uses_feature_store, write_features
 from ..io.tables import read_table
 from ..spark.features import build_feature_table
-from .common import StepContext, cli_main, run_step
+from .common import StepContext, entry_point
 
 
 @dataclass
@@ -54,14 +53,7 @@ def build_features(context: StepContext) -> FeatureResult:
     )
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> FeatureResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(build_features, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(build_features, __doc__.splitlines()[0], argv)
-
+run = entry_point(build_features)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

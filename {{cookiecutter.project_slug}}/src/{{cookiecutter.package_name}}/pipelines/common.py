@@ -1,8 +1,9 @@
-"""What every step shares: its context (config + Spark), its errors, and its command line.
+"""What every step shares: its context (config + Spark), its errors, and its one entry point.
 
-A step is a function `step(context) -> result`. The command line
-(`python -m <package>.pipelines.<step> --env dev`) and the Databricks notebook both go through
-`run_step`, so a laptop and a cluster run the same code path.
+A step is a function `step(context) -> result`; its module says `run = entry_point(step)`. The
+Databricks notebook calls `run(env)`, the command line (`python -m <package>.pipelines.<step>
+--env dev`, from the module's `run.main()`) goes through the same `run_step`, so a laptop and a
+cluster run the same code path.
 """
 
 from __future__ import annotations
@@ -81,6 +82,28 @@ def run_step(
 ) -> Result:
     """Load `env`'s config and run `step`: what notebooks and the command line call."""
     return step(StepContext.load(env, overrides, spark))
+
+
+class StepEntryPoint:
+    """A step's entry points: `run(env, overrides)` for notebooks, `run.main(argv)` for the command line."""
+
+    def __init__(self, step: Callable[[StepContext], Any], description: str) -> None:
+        self.step = step
+        self.description = description
+        self.__doc__ = f"{description} Entry point of the notebook and the command line."
+
+    def __call__(self, env: str, overrides: Sequence[str] = (), spark: SparkSession | None = None) -> Any:
+        return run_step(self.step, env, overrides, spark)
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        return cli_main(self.step, self.description, argv)
+
+
+def entry_point(step: Callable[[StepContext], Any]) -> StepEntryPoint:
+    """The entry point of `step`, described by the first line of its module's docstring."""
+    module = sys.modules.get(step.__module__)
+    doc = (getattr(module, "__doc__", None) or step.__doc__ or step.__name__).strip()
+    return StepEntryPoint(step, doc.splitlines()[0])
 
 
 def cli_main(step: Callable[[StepContext], Any], description: str, argv: Sequence[str] | None = None) -> int:

@@ -11,12 +11,11 @@ On Databricks the serving endpoint then serves the new champion (io/serving_endp
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..io import tracking
 from ..spark.session import on_databricks
-from .common import PipelineError, StepContext, cli_main, run_step
+from .common import PipelineError, StepContext, entry_point
 
 
 @dataclass
@@ -100,14 +99,7 @@ def deploy(context: StepContext) -> DeployResult:
 {%- endif %}
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> DeployResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(deploy, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(deploy, __doc__.splitlines()[0], argv)
-
+run = entry_point(deploy)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

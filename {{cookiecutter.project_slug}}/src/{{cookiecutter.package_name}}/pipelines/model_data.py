@@ -1,11 +1,13 @@
-"""The feature table as pandas, with each row's split: what training, validation and monitoring read."""
+"""The feature table with each row's split and tuning role: what training and validation read.
+
+`load_feature_table` stays in Spark (the distributed engine, validate_model, the reference
+profile); only the single-node engine turns it into pandas on the driver (`ModelData`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..core.features import (
     FeatureMappings,
@@ -14,13 +16,40 @@ from ..core.features import (
     parse_feature_mappings,
     select_features,
 )
-from ..core.training import assign_splits, parse_split_config
+from ..core.training import TuningPlan, tuning_plan
 from ..io.tables import read_table
+from ..spark.splits import with_roles
 from .common import PipelineError, StepContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+
+@dataclass
+class FeatureTable:
+    """The features as a Spark DataFrame with `split` and `role` columns, and what the model uses of it."""
+
+    df: DataFrame
+    mappings: FeatureMappings
+    features: list[FeatureSpec]
+    imputation: dict[str, Any]
+    plan: TuningPlan
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def rows(self, *roles: str) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        return self.df.where(F.col("role").isin(list(roles)))
 
 
 @dataclass
 class ModelData:
+    """The same table on the driver, for the single-node engine."""
+
     frame: pd.DataFrame
     mappings: FeatureMappings
     features: list[FeatureSpec]
@@ -30,8 +59,8 @@ class ModelData:
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
 
-    def rows(self, *splits: str) -> pd.DataFrame:
-        return self.frame[self.frame["split"].isin(splits)]
+    def rows(self, *roles: str) -> pd.DataFrame:
+        return self.frame[self.frame["role"].isin(roles)]
 
     def x(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[self.feature_names]
@@ -47,9 +76,10 @@ def model_inputs(config: dict[str, Any]) -> tuple[FeatureMappings, list[FeatureS
     return mappings, features, imputation_plan(features, config["imputation"], mappings.names())
 
 
-def load_model_data(context: StepContext) -> ModelData:
-    """Read the feature table into pandas and assign every row its stable split."""
+def load_feature_table(context: StepContext) -> FeatureTable:
+    """The feature table (lazily, in Spark) with every row's stable split and role."""
     config = context.config
+    settings = config["training"]
     mappings, features, imputation = model_inputs(config)
     df = read_table(context.spark, config, "features")
     missing = [
@@ -61,9 +91,10 @@ def load_model_data(context: StepContext) -> ModelData:
         raise PipelineError(
             f"feature table lacks {missing}: run build_features after changing feature_mappings.yml"
         )
-    frame = df.toPandas()
-    fractions = parse_split_config(config["training"]["split_config"])
-    frame["split"] = assign_splits(
-        frame[mappings.entity_key], fractions, str(config["training"]["split_salt"])
-    )
-    return ModelData(frame=frame, mappings=mappings, features=features, imputation=imputation)
+    plan = tuning_plan(settings["split_config"], settings["tuning_holdout"], str(settings["split_salt"]))
+    return FeatureTable(with_roles(df, mappings.entity_key, plan), mappings, features, imputation, plan)
+
+
+def load_model_data(table: FeatureTable) -> ModelData:
+    """The whole feature table in pandas: the single-node engine's premise that it fits the driver."""
+    return ModelData(table.df.toPandas(), table.mappings, table.features, table.imputation)

@@ -3,21 +3,30 @@
 Compares the latest scored batch with the training split the model learned from: PSI plus
 a KS (numeric) or chi-square (categorical) test per feature, PSI of the risk scores, and,
 once outcomes have arrived for the batch, the drop in the configured metric against the
-test split. Writes report.json, summary.md and drift.png under reports/monitor/.
+test split. The training side is the reference profile stored with the model version when it
+was trained (never the training table); the batch is counted into the same bins in Spark, so
+only counts reach the driver, whatever the batch size. Writes report.json, summary.md and
+drift.png under reports/monitor/.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-
-from ..core.drift import FeatureDrift, decide_retrain, drift_rows, feature_drift, numeric_psi
-from ..core.evaluation import classification_metrics, positive_scores
+from ..core.drift import (
+    FeatureDrift,
+    ReferenceProfile,
+    categorical_drift,
+    decide_retrain,
+    drift_rows,
+    numeric_drift,
+    numeric_psi,
+)
+from ..core.evaluation import metrics_from_summary
+from ..core.features import parse_feature_mappings
 from ..core.plots import drift_figure
 {%- if cookiecutter.serving %}
 from ..core.serving_metrics import serving_metric_values, serving_summary_lines
@@ -25,11 +34,13 @@ from ..core.serving_metrics import serving_metric_values, serving_summary_lines
 from ..io import tracking
 from ..io.reports import report_dir, write_json, write_text
 from ..io.tables import read_table, table_exists
-from .common import PipelineError, StepContext, cli_main, run_step
-from .model_data import load_model_data
+from ..spark.profiles import batch_counts
+from ..spark.scoring import ALL_ROWS, score_summaries
+from .common import PipelineError, StepContext, entry_point
 {%- if cookiecutter.serving %}
 from .serving_health import serving_health
 {%- endif %}
+from .train import PROFILE_ARTIFACT, SCORE_COLUMN
 
 
 @dataclass
@@ -61,36 +72,38 @@ def monitor(context: StepContext) -> MonitorResult:
     predictions = read_table(context.spark, config, "predictions")
     batch_id = settings.get("batch_id") or _latest_batch(predictions)
     batch = predictions.where(F.col("batch_id") == batch_id)
-    current = batch.toPandas()
-    if current.empty:
+    first = batch.select("model_version").first()
+    if first is None:
         raise PipelineError(f"monitoring.batch_id={batch_id!r}: no predictions with this batch id")
-    model_version = str(current["model_version"].iloc[0])
-
-    data = load_model_data(context)
-    seed = int(config["training"]["seed"])
-    reference = data.rows("train")
-    reference = reference.sample(
-        n=min(len(reference), int(settings["reference_sample_rows"])), random_state=seed
-    )
-    model = tracking.load_scoring_model(name, model_version)
-    # Judge the inputs of the model that scored this batch, even if the selection has changed since.
-    inputs = [data.mappings.feature(column) for column in tracking.model_input_columns(model)]
-    reference_scores = positive_scores(model.predict(reference[[f.name for f in inputs]]))
+    model_version = str(first["model_version"])
+    stored = tracking.version_artifact(name, model_version, PROFILE_ARTIFACT)
+    if stored is None:
+        raise PipelineError(
+            f"{name} v{model_version} has no {PROFILE_ARTIFACT}: it was trained before profiles were "
+            "stored with each version; train and deploy a new version to monitor it"
+        )
+    # The inputs of the model that scored this batch, even if the selection has changed since.
+    reference = ReferenceProfile.from_dict(stored)
+    numeric_counts, categorical_counts = batch_counts(batch, reference, score=SCORE_COLUMN)
+    score_counts, score_missing = numeric_counts[SCORE_COLUMN]
+    batch_rows = int(sum(score_counts)) + score_missing  # every scored row has a score bin
 
     drift_settings = settings["drift"]
+    limits = {
+        "psi_threshold": float(drift_settings["psi_threshold"]),
+        "p_value_threshold": float(drift_settings["p_value_threshold"]),
+    }
     drifts = [
-        feature_drift(
-            f.name,
-            "numeric" if f.type == "numeric" else "categorical",
-            reference[f.name],
-            current[f.name],
-            psi_threshold=float(drift_settings["psi_threshold"]),
-            p_value_threshold=float(drift_settings["p_value_threshold"]),
-        )
-        for f in inputs
+        *(numeric_drift(feature, profile, *numeric_counts[feature], **limits)
+          for feature, profile in reference.numeric.items()),
+        *(categorical_drift(feature, counts, categorical_counts[feature], **limits)
+          for feature, counts in reference.categorical.items()),
     ]
-    prediction_psi = numeric_psi(pd.Series(reference_scores), current["risk_score"])
-    performance = _performance(context, data, batch, model, data.mappings.entity_key, data.mappings.label)
+    order = tracking.version_input_columns(name, model_version)  # the model's input order, as before
+    drifts.sort(key=lambda d: order.index(d.feature) if d.feature in order else len(order))
+    prediction_psi = numeric_psi(reference.scores, score_counts, score_missing)
+    mappings = parse_feature_mappings(config["feature_mappings"])
+    performance = _performance(context, reference, batch, mappings.entity_key, mappings.label)
     decision = decide_retrain(drifts, prediction_psi, performance.get("drop"), settings)
 
     folder = report_dir(config, "monitor")
@@ -100,8 +113,8 @@ def monitor(context: StepContext) -> MonitorResult:
         "model": name,
         "model_version": model_version,
         "batch_id": batch_id,
-        "batch_rows": len(current),
-        "reference_rows": len(reference),
+        "batch_rows": batch_rows,
+        "reference_rows": reference.rows,
         "retrain": decision.retrain,
         "reasons": decision.reasons,
         "prediction_psi": prediction_psi,
@@ -114,7 +127,7 @@ def monitor(context: StepContext) -> MonitorResult:
 {%- endif %}
     write_json(folder, "report.json", report)
     top = sorted(drifts, key=lambda d: -d.psi)[:9]
-    figure = drift_figure(reference, current, [(d.feature, d.kind, d.psi) for d in top])
+    figure = drift_figure(reference, numeric_counts, categorical_counts, [(d.feature, d.psi) for d in top])
     figure.savefig(folder / "drift.png", dpi=90)
     write_text(folder, "summary.md", _summary_markdown(report, drifts))
     _close(figure)
@@ -165,7 +178,7 @@ def _latest_batch(predictions: Any) -> str:
 
 
 def _performance(
-    context: StepContext, data: Any, batch: Any, model: Any, key: str, label: str
+    context: StepContext, reference: ReferenceProfile, batch: Any, key: str, label: str
 ) -> dict[str, Any]:
     """The metric on the batch's outcomes vs. on the test split; drop is None without enough labels."""
     settings = context.config["monitoring"]["performance"]
@@ -176,15 +189,19 @@ def _performance(
         result["note"] = "no outcomes table yet"
         return result
     outcomes = read_table(context.spark, context.config, "outcomes").select(key, label)
-    labelled = batch.select(key, "risk_score").join(outcomes, on=key, how="inner").toPandas()
-    result["labelled_rows"] = len(labelled)
-    if len(labelled) < int(settings["min_labelled_rows"]) or labelled[label].nunique() < 2:
+    labelled = batch.select(key, "risk_score").join(outcomes, on=key, how="inner")
+    summaries = score_summaries(labelled, label=label, score="risk_score", threshold=threshold)
+    summary = summaries.get(ALL_ROWS)
+    result["labelled_rows"] = summary.rows if summary else 0
+    both_classes = summary is not None and 0 < summary.positives < summary.rows
+    if summary is None or summary.rows < int(settings["min_labelled_rows"]) or not both_classes:
         result["note"] = f"fewer than {settings['min_labelled_rows']} labelled rows with both classes"
         return result
-    test = data.rows("test")
-    test_scores = positive_scores(model.predict(test[tracking.model_input_columns(model)]))
-    baseline = classification_metrics(data.y(test), test_scores, threshold)[metric]
-    current = classification_metrics(labelled[label], labelled["risk_score"], threshold)[metric]
+    baseline = reference.baseline_metrics.get(metric)
+    if baseline is None:
+        result["note"] = f"the model version's test {metric} was not recorded"
+        return result
+    current = metrics_from_summary(summary)[metric]
     result.update({"baseline": baseline, "current": current, "drop": baseline - current})
     return result
 
@@ -230,14 +247,7 @@ def _close(figure: Any) -> None:
     plt.close(figure)
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> MonitorResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(monitor, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(monitor, __doc__.splitlines()[0], argv)
-
+run = entry_point(monitor)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

@@ -8,13 +8,12 @@ table never mixes with real patients.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.sample_data import generate_sample_data
 from ..io.tables import write_table
 from ..spark.features import nan_to_null
-from .common import PipelineError, StepContext, cli_main, run_step
+from .common import PipelineError, StepContext, entry_point
 
 
 @dataclass
@@ -49,14 +48,7 @@ def sample_data(context: StepContext) -> SampleDataResult:
     return SampleDataResult({logical: len(frame) for logical, frame in frames.items()})
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> SampleDataResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(sample_data, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(sample_data, __doc__.splitlines()[0], argv)
-
+run = entry_point(sample_data)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

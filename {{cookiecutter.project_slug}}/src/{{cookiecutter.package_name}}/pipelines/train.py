@@ -1,27 +1,31 @@
 """Step 3: tune, train and register a challenger model.
 
-Splits the feature table by `training.split_config`, searches hyperparameters with Hyperopt
-(SparkTrials on a Databricks cluster, Trials elsewhere), logs every trial to MLflow, refits
-the best one on the training split, logs it with signature, input example and feature
-importance, registers a new version and gives it the `challenger` alias.
+Splits the feature table by `training.split_config` (a stable hash of the key), tunes and fits
+with the configured engine (`training.engine`: distributed XGBoost on Spark, or single-node
+scikit-learn; see engines/), logs every Hyperopt trial to MLflow, logs the model with
+signature, input example, feature importance and the reference profile the monitor compares
+batches with, registers a new version and gives it the `challenger` alias.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.evaluation import classification_metrics, finite, permutation_importance_table, positive_scores
-from ..core.model import make_model
+from ..config import training_engine
+from ..core.evaluation import finite
 from ..core.plots import feature_importance_figure
-from ..core.training import TrialRecord, assign_splits, parse_split_config, tune
+from ..core.training import TrialRecord
+from ..engines import FittedChallenger, fit_challenger
 from ..io import tracking
-from ..spark.session import on_databricks
-from .common import PipelineError, StepContext, cli_main, run_step
-from .model_data import load_model_data
+from ..spark.profiles import reference_profile
+from .common import StepContext, entry_point
+from .model_data import FeatureTable, load_feature_table
+
+PROFILE_ARTIFACT = "reference_profile.json"
+SCORE_COLUMN = "risk_score"
 
 
 @dataclass
@@ -31,28 +35,14 @@ class TrainResult:
     run_id: str
     trials: int
     test_metrics: dict[str, float] = field(default_factory=dict)
+    engine: str = ""
 
     def summary(self) -> str:
         auc = self.test_metrics.get("roc_auc", float("nan"))
         return (
             f"registered {self.model_name} version {self.version} as '{tracking.CHALLENGER}' "
-            f"(run {self.run_id}, {self.trials} trials, test roc_auc={auc:.3f})"
+            f"({self.engine} engine, run {self.run_id}, {self.trials} trials, test roc_auc={auc:.3f})"
         )
-
-
-def make_trials(hyperopt_settings: dict[str, Any]) -> Any:
-    """SparkTrials on a Databricks cluster (trials run in parallel on workers), Trials elsewhere."""
-    from hyperopt import Trials
-
-    parallelism = int(hyperopt_settings.get("parallelism", 1))
-    if on_databricks() and parallelism > 1:
-        try:
-            from hyperopt import SparkTrials
-
-            return SparkTrials(parallelism=parallelism)
-        except Exception as error:  # noqa: BLE001 - serverless/shared compute has no SparkContext
-            print(f"SparkTrials unavailable ({error}); running trials one by one", file=sys.stderr)
-    return Trials()
 
 
 def train(context: StepContext) -> TrainResult:
@@ -61,34 +51,8 @@ def train(context: StepContext) -> TrainResult:
 
     config = context.config
     settings = config["training"]
-    hyperopt = settings["hyperopt"]
-    seed = int(settings["seed"])
-    threshold = float(settings["decision_threshold"])
-    data = load_model_data(context)
-    train_rows, test_rows = data.rows("train"), data.rows("test")
-    if "validation" in parse_split_config(settings["split_config"]):
-        fit_rows, holdout_rows = train_rows, data.rows("validation")
-        train_rows = data.rows("train", "validation")
-    else:
-        # No validation split configured: hold part of the training split out to score trials.
-        holdout_share = float(settings["tuning_holdout"])
-        inner = assign_splits(
-            train_rows[data.mappings.entity_key],
-            {"fit": 1 - holdout_share, "holdout": holdout_share},
-            f"{settings['split_salt']}:tuning",
-        )
-        fit_rows, holdout_rows = train_rows[inner == "fit"], train_rows[inner == "holdout"]
-    for name, rows in (("train", fit_rows), ("holdout", holdout_rows), ("test", test_rows)):
-        if data.y(rows).nunique() < 2:
-            raise PipelineError(
-                f"the {name} split has {len(rows)} rows and only one class: need more labelled data"
-            )
-
-    def build_model(params: dict[str, Any]) -> Any:
-        return make_model(
-            data.features, data.imputation, params, class_weight=settings.get("class_weight"), seed=seed
-        )
-
+    engine = training_engine(config)
+    table = load_feature_table(context)
     tracking.configure_mlflow(config)
     name = tracking.model_name(config)
     commit = tracking.current_commit(config)
@@ -96,60 +60,58 @@ def train(context: StepContext) -> TrainResult:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     with mlflow.start_run(run_name=f"train-{context.env}-{stamp}") as run:
         mlflow.set_tags(
-            {"pipeline_step": "train", "environment": context.env, "git_commit": commit, "trained_by": actor}
+            {
+                "pipeline_step": "train",
+                "environment": context.env,
+                "git_commit": commit,
+                "trained_by": actor,
+                "training_engine": engine,
+            }
         )
         mlflow.log_params(
             {
+                "training_engine": engine,
                 "split_config": str(settings["split_config"]),
                 "class_weight": str(settings.get("class_weight")),
-                "max_evals": int(hyperopt["max_evals"]),
-                "tuning_metric": hyperopt["metric"],
-                "n_features": len(data.features),
-                "rows_train": len(train_rows),
-                "rows_test": len(test_rows),
+                "max_evals": int(settings["hyperopt"]["max_evals"]),
+                "tuning_metric": settings["hyperopt"]["metric"],
+                "n_features": len(table.features),
             }
         )
-        result = tune(
-            build_model,
-            (data.x(fit_rows), data.y(fit_rows), data.x(holdout_rows), data.y(holdout_rows)),
-            hyperopt["search_space"],
-            metric=hyperopt["metric"],
-            max_evals=int(hyperopt["max_evals"]),
-            trials=make_trials(hyperopt),
-            seed=seed,
-            threshold=threshold,
-        )
-        _log_trials(result.trials)
-
-        model = build_model(result.best_params).fit(data.x(train_rows), data.y(train_rows))
-        test_metrics = classification_metrics(
-            data.y(test_rows), positive_scores(model.predict_proba(data.x(test_rows))), threshold
-        )
-        mlflow.log_params({f"best_{key}": value for key, value in result.best_params.items()})
-        mlflow.log_metrics(finite(result.best_metrics, "holdout_"))
-        mlflow.log_metrics(finite(test_metrics, "test_"))
-        importance = permutation_importance_table(model, data.x(test_rows), data.y(test_rows), seed=seed)
-        mlflow.log_dict(
-            {"feature_importance": importance.to_dict(orient="records")}, "feature_importance.json"
-        )
-        mlflow.log_figure(feature_importance_figure(importance), "feature_importance.png")
+        fitted = fit_challenger(context, table)
+        _log_trials(fitted.tuning.trials)
+        mlflow.log_params({f"rows_{split}": rows for split, rows in fitted.rows.items()})
+        mlflow.log_params({f"best_{key}": value for key, value in fitted.tuning.best_params.items()})
+        mlflow.log_metrics(finite(fitted.tuning.best_metrics, "holdout_"))
+        mlflow.log_metrics(finite(fitted.test_metrics, "test_"))
         mlflow.log_dict(
             {
-                "features": [vars(f) for f in data.features],
-                "imputation": {k: vars(v) for k, v in data.imputation.items()},
+                "feature_importance": fitted.importance.to_dict(orient="records"),
+                "measure": fitted.importance_label,
+            },
+            "feature_importance.json",
+        )
+        mlflow.log_figure(
+            feature_importance_figure(fitted.importance, fitted.importance_label), "feature_importance.png"
+        )
+        mlflow.log_dict(
+            {
+                "features": [vars(f) for f in table.features],
+                "imputation": {k: vars(v) for k, v in table.imputation.items()},
             },
             "feature_spec.json",
         )
-        info = tracking.log_sklearn_model(model, data.x(train_rows).head(100))
+        mlflow.log_dict(_profile(context, table, fitted), PROFILE_ARTIFACT)
 
     version = tracking.register_model(
-        info.model_uri,
+        fitted.model_info.model_uri,
         name,
         {
             "git_commit": commit,
             "trained_by": actor,
             "trained_at": tracking.utc_now(),
             "training_run_id": run.info.run_id,
+            "training_engine": engine,
             "environment": context.env,
             "validation_status": "pending",
         },
@@ -160,10 +122,30 @@ def train(context: StepContext) -> TrainResult:
         version.version,
         {},
         description=(
-            f"Trained in {context.env} from commit {commit[:12]} by {actor}; awaiting validate_model."
+            f"Trained in {context.env} ({engine} engine) from commit {commit[:12]} by {actor}; "
+            "awaiting validate_model."
         ),
     )
-    return TrainResult(name, version.version, run.info.run_id, len(result.trials), test_metrics)
+    return TrainResult(
+        name, version.version, run.info.run_id, len(fitted.tuning.trials), fitted.test_metrics, engine
+    )
+
+
+def _profile(context: StepContext, table: FeatureTable, fitted: FittedChallenger) -> dict[str, Any]:
+    """The reference the monitor compares every batch with: the training split's features and scores."""
+    from pyspark.sql import functions as F
+
+    scorer = tracking.scoring_udf(context.spark, fitted.model_info.model_uri)
+    train_rows = table.rows("fit", "holdout").select(
+        *table.feature_names,
+        F.element_at(scorer(*[F.col(n) for n in table.feature_names]), -1).alias(SCORE_COLUMN),
+    )
+    numeric = [f.name for f in table.features if f.type == "numeric"]
+    categorical = [f.name for f in table.features if f.type != "numeric"]
+    profile = reference_profile(
+        train_rows, numeric, categorical, score=SCORE_COLUMN, baseline_metrics=finite(fitted.test_metrics)
+    )
+    return profile.to_dict()
 
 
 def _log_trials(trials: list[TrialRecord]) -> None:
@@ -177,14 +159,7 @@ def _log_trials(trials: list[TrialRecord]) -> None:
             mlflow.log_metrics(finite(trial.metrics))
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> TrainResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(train, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(train, __doc__.splitlines()[0], argv)
-
+run = entry_point(train)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

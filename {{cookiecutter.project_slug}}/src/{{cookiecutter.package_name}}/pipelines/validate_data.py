@@ -7,7 +7,6 @@ every failing column and rule.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from ..io.reports import report_dir, write_json
 from ..io.tables import read_table, table_location
 from ..io.tracking import utc_now
 from ..spark.contract_profile import profile_table
-from .common import DataContractViolation, StepContext, cli_main, run_step
+from .common import DataContractViolation, StepContext, entry_point
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -72,14 +71,7 @@ def validate_data(context: StepContext) -> ValidationReport:
     return report
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> ValidationReport:
-    """Entry point of the notebook and the command line."""
-    return run_step(validate_data, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(validate_data, __doc__.splitlines()[0], argv)
-
+run = entry_point(validate_data)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

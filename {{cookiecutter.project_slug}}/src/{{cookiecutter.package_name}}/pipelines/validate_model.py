@@ -1,7 +1,10 @@
 """Step 4: decide whether the challenger may become champion.
 
 On the test split it checks the metric thresholds, fairness across the sensitive attribute,
-and that the challenger beats the current champion by the configured margin. Results are
+and that the challenger beats the current champion by the configured margin (core/promotion.py
+decides; this step fetches the inputs and records the outcome). Challenger and champion are
+scored on the same test rows, in Spark, with each version's own logged model and inputs, and
+their metrics come from the same Spark aggregations whatever engine trained them. Results are
 logged to MLflow and written on the model version (tags and description), where `deploy`
 reads them.
 """
@@ -9,17 +12,17 @@ reads them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.evaluation import classification_metrics, fairness_by_group, finite, positive_scores
-from ..core.promotion import ValidationOutcome, check_champion, check_fairness, check_thresholds
+from ..core.evaluation import FairnessResult, fairness_from_groups, finite, metrics_from_summary
+from ..core.promotion import ValidationOutcome, judge_challenger
 from ..io import tracking
 from ..io.reports import report_dir, write_json
-from .common import ModelRejected, PipelineError, StepContext, cli_main, run_step
-from .model_data import load_model_data
+from ..spark.scoring import ALL_ROWS, score_summaries
+from .common import ModelRejected, PipelineError, StepContext, entry_point
+from .model_data import load_feature_table
 
 
 @dataclass
@@ -48,7 +51,6 @@ def validate_model(context: StepContext) -> ModelValidationResult:
 
     config = context.config
     settings = config["validation"]
-    threshold = float(config["training"]["decision_threshold"])
     tracking.configure_mlflow(config)
     name = tracking.model_name(config)
     challenger = tracking.version_by_alias(name, tracking.CHALLENGER)
@@ -58,46 +60,26 @@ def validate_model(context: StepContext) -> ModelValidationResult:
     if champion is not None and champion.version == challenger.version:
         champion = None  # re-validating the current champion: nothing to compare against
 
-    data = load_model_data(context)
-    test = data.rows("test")
-    y_test = data.y(test)
-    challenger_scores = _scores(name, challenger.version, test)
-    metrics = classification_metrics(y_test, challenger_scores, threshold)
-
+    table = load_feature_table(context)
     fairness_settings = settings["fairness"]
     attribute = fairness_settings["sensitive_attribute"]
-    if attribute not in test.columns:
+    if attribute not in table.df.columns:
         raise PipelineError(
             f"validation.fairness.sensitive_attribute={attribute!r}: not in the feature table; "
             "add it to feature_mappings.yml passthrough"
         )
-    fairness = fairness_by_group(
-        y_test,
-        challenger_scores,
-        test[attribute],
-        attribute=attribute,
-        metric=fairness_settings["metric"],
-        threshold=threshold,
-        min_group_positives=int(fairness_settings["min_group_positives"]),
-    )
+    test = table.rows("test")
+    metrics, fairness, test_rows = _judge_inputs(context, name, challenger.version, test, table, attribute)
     champion_metrics = None
     if champion is not None:
         # The champion may use other features than the challenger: each is scored on its own inputs.
-        champion_scores = _scores(name, champion.version, test)
-        champion_metrics = classification_metrics(y_test, champion_scores, threshold)
-    gate = settings["champion_challenger"]
-    outcome = ValidationOutcome(
-        [
-            *check_thresholds(metrics, settings["thresholds"]),
-            check_fairness(fairness, float(fairness_settings["max_gap"])),
-            check_champion(
-                metrics,
-                champion_metrics,
-                metric=gate["metric"],
-                min_improvement=float(gate["min_improvement"]),
-                champion_version=champion.version if champion else None,
-            ),
-        ]
+        champion_metrics = _judge_inputs(context, name, champion.version, test, table, attribute)[0]
+    outcome = judge_challenger(
+        metrics,
+        fairness,
+        champion_metrics,
+        settings,
+        champion_version=champion.version if champion else None,
     )
 
     report: dict[str, Any] = {
@@ -105,7 +87,7 @@ def validate_model(context: StepContext) -> ModelValidationResult:
         "version": challenger.version,
         "environment": context.env,
         "validated_at": tracking.utc_now(),
-        "test_rows": len(test),
+        "test_rows": test_rows,
         "metrics": metrics,
         "champion_version": champion.version if champion else None,
         "champion_metrics": champion_metrics,
@@ -153,9 +135,30 @@ def validate_model(context: StepContext) -> ModelValidationResult:
     return result
 
 
-def _scores(name: str, version: str, rows: Any) -> Any:
-    model = tracking.load_scoring_model(name, version)
-    return positive_scores(model.predict(rows[tracking.model_input_columns(model)]))
+def _judge_inputs(
+    context: StepContext, name: str, version: str, test: Any, table: Any, attribute: str
+) -> tuple[dict[str, float], FairnessResult, int]:
+    """A version's metrics, fairness and row count on the test rows, scored and aggregated in Spark."""
+    from pyspark.sql import functions as F
+
+    config = context.config
+    settings = config["validation"]["fairness"]
+    label = table.mappings.label
+    scorer = tracking.scoring_udf(context.spark, f"models:/{name}/{version}")
+    inputs = tracking.version_input_columns(name, version)
+    scored = test.select(
+        F.col(label), F.col(attribute), F.element_at(scorer(*[F.col(c) for c in inputs]), -1).alias("score")
+    )
+    threshold = float(config["training"]["decision_threshold"])
+    groups = score_summaries(scored, label=label, score="score", threshold=threshold, by=attribute)
+    overall = groups.pop(ALL_ROWS)
+    fairness = fairness_from_groups(
+        {group: (metrics_from_summary(summary), summary.positives) for group, summary in groups.items()},
+        attribute=attribute,
+        metric=settings["metric"],
+        min_group_positives=int(settings["min_group_positives"]),
+    )
+    return metrics_from_summary(overall), fairness, overall.rows
 
 
 def _status(outcome: ValidationOutcome) -> str:
@@ -168,14 +171,7 @@ def _description(outcome: ValidationOutcome, version: str) -> str:
     return "\n".join(lines)
 
 
-def run(env: str, overrides: Sequence[str] = ()) -> ModelValidationResult:
-    """Entry point of the notebook and the command line."""
-    return run_step(validate_model, env, overrides)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(validate_model, __doc__.splitlines()[0], argv)
-
+run = entry_point(validate_model)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main())

@@ -34,9 +34,9 @@ def get_spark(config: dict[str, Any]) -> SparkSession:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     scratch = Path(resolve_path(config, config["paths"]["root"])) / "spark"
     builder = (
-        SparkSession.builder.master(settings.get("master", "local[2]"))
+        SparkSession.builder.master(settings.get("master") or "local[2]")
         .appName(f"{config['project']['slug']}-{config['environment']}")
-        .config("spark.sql.shuffle.partitions", str(settings.get("shuffle_partitions", 4)))
+        .config("spark.sql.shuffle.partitions", str(settings.get("shuffle_partitions") or 4))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")

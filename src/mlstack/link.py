@@ -19,7 +19,7 @@ from mlstack.answers import Asker, Provided, parse_set_options, read_answers_fil
 from mlstack.errors import InvalidInput, RepoStateError
 from mlstack.gitrepo import Change, open_repo
 from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
-from mlstack.template import load_contract, open_template
+from mlstack.template import decide_source, load_contract, open_template
 
 
 @dataclass
@@ -110,8 +110,10 @@ def link_project(
     provided.add(overrides, "--set")
     spec = template_spec or (source.template if source else None) or (previous.source if previous else None)
     ref = ref or (source.ref if source and not template_spec else None)
+    from_record = not template_spec and not (source and source.template) and previous is not None
+    decided = decide_source(spec, trust=trust, recorded_in=f"{RECORD_PATH} at HEAD" if from_record else None)
 
-    with open_template(spec, ref, trust=trust) as template:
+    with open_template(decided, ref) as template:
         resolved = resolve_answers(template.context, load_contract(template), provided,
                                    None if source is not None else asker)
         if source is not None and source.user_set is not None:

@@ -30,8 +30,17 @@ from mlstack.migrations import (
     read_migrations,
 )
 from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
-from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
+from mlstack.template import (
+    BUNDLED,
+    Template,
+    TemplateSource,
+    decide_source,
+    fetch_environment,
+    load_contract,
+    open_template,
+)
 from mlstack.update_recovery import LOCK_NAME, refuse_if_interrupted, save_progress
+from mlstack.urls import redact
 
 UPDATE_BRANCH_PREFIX = "mlstack/update-"
 CONFLICT_KINDS = {
@@ -123,14 +132,17 @@ def update_project(
     if head_branch is None:
         raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
     record = head_record(repo)
+    # Trust is decided here, before any git command or connection names the source: the recorded
+    # one comes from a file a pull request can change.
+    source = decide_source(template_spec or record.source, trust=trust,
+                           recorded_in=None if template_spec else f"{RECORD_PATH} at HEAD")
     if head_branch == record.pristine_branch:
         raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
                              "check out your own branch (e.g. git switch main) and update that")
     overrides = parse_set_options(set_options or [])
     with _locked(repo, not dry_run):
         base = locate_pristine(repo, record)
-        with open_template(template_spec or record.source, target_ref(record, to, template_spec),
-                           trust=trust) as template:
+        with open_template(source, target_ref(source, to)) as template:
             _check_bundled_version(template, to)
             rendered = render_version(repo, template, record, overrides, asker, base,
                                       run_template_code=run_template_code)
@@ -289,28 +301,25 @@ def locate_pristine(repo: GitRepo, record: ProjectRecord) -> PristineBase:
     return PristineBase(commit, branch, tip)
 
 
-def target_ref(record: ProjectRecord, to: str | None, template_spec: str | None) -> str | None:
+def target_ref(source: TemplateSource, to: str | None) -> str | None:
     """The template ref to render: --to, else the highest version tag of a git template."""
-    source = template_spec or record.source
-    if source == BUNDLED:
+    if source.location == BUNDLED:
         return None
     if to:
         return to
-    if is_git_url(source):
+    if source.is_git:
         return latest_tag(source)
     return None
 
 
-def latest_tag(url: str) -> str | None:
+def latest_tag(source: TemplateSource) -> str | None:
     """The highest version-looking tag of a template repository; None means its default branch."""
-    if url.startswith("gh:"):
-        url = f"https://github.com/{url[3:]}.git"
-    elif url.startswith("gl:"):
-        url = f"https://gitlab.com/{url[3:]}.git"
-    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", url], capture_output=True, text=True)
+    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", "--end-of-options", source.location],
+                          capture_output=True, text=True, env=fetch_environment())
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise TemplateError(f"cannot list the versions of template {url}: {lines[-1] if lines else 'git failed'}")
+        raise TemplateError(f"cannot list the versions of template {source.shown}: "
+                            f"{redact(lines[-1]) if lines else 'git failed'}")
     tags = [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
     return highest_version(tags)
 

@@ -67,20 +67,20 @@ def parse_set_options(items: Iterable[str]) -> dict[str, str]:
 
 
 def read_answers_file(path: Path) -> dict[str, Any]:
-    """Answers from YAML: a flat mapping, or an mlstack `.mlstack/answers.yml` (its `answers:`)."""
-    import yaml
+    """Answers from YAML: a flat mapping, or an mlstack `.mlstack/answers.yml` (its `answers:`).
+
+    Values are taken as written (`NO` is text, `010` stays `010`): see mlstack.yamlfile.
+    """
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml(path, numbers_as_text=True)
     except FileNotFoundError as error:
         raise InvalidInput(f"--answers-file {path}: no such file") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"--answers-file {path}: cannot be read ({error})") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"--answers-file {path}: not valid YAML ({first})") from error
+    except OSError as error:
+        raise InvalidInput(f"--answers-file {path}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"--answers-file {path}: {error}") from error
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and "template" in data:

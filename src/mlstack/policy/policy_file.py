@@ -43,6 +43,9 @@ def _did_you_mean(word: str, options) -> str:
 
 def _rule_selector(value: Any, where: str, known: list[str]) -> str:
     text = str(value)
+    if not text.strip():
+        raise InvalidInput(f"{where}: an empty rule id or prefix matches every rule; name a rule id (SEC301) "
+                           "or family (SEC)")
     if not any(rule == text or rule.startswith(text) for rule in known):
         raise InvalidInput(f"{where}: no rule or rule family {text!r}{_did_you_mean(text, known)}")
     return text
@@ -114,19 +117,16 @@ def _parse_params(data: Any, source: str) -> Params:
 
 
 def _read_yaml(path: Path, source: str) -> Any:
-    import yaml
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_yaml(path)
     except FileNotFoundError as error:
         raise InvalidInput(f"--policy {source}: no such file") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"--policy {source}: cannot be read ({error})") from error
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"{source}: not valid YAML ({first})") from error
+    except OSError as error:
+        raise InvalidInput(f"--policy {source}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"{source}: {error}") from error
 
 
 def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:

@@ -41,8 +41,26 @@ EXIT_CODES = {
 
 
 def one_line(text: str) -> str:
-    """Escape control and line-separator characters so a message stays on one terminal line."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    """`text` as one harmless terminal line: control characters (C0, DEL, C1), line separators and
+    the undecodable bytes of a file name (surrogate escapes) are shown as escapes such as \\x1b.
+
+    Everything mlstack prints that a repository or template can name (paths, values) goes
+    through here, so a file name can neither move the cursor nor forge a line of output.
+    """
+    return "".join(_escaped(ch) for ch in text)
+
+
+def as_text(name: str) -> str:
+    """A file name as valid Unicode for JSON and CSV: bytes that were not UTF-8 become \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _escaped(ch: str) -> str:
+    if ch.isprintable():
+        return ch
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8, kept by os.fsdecode
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape").decode("ascii")
 
 
 class MlstackError(Exception):

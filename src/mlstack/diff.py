@@ -48,15 +48,17 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
         report.user_patch = repo.patch(base.commit, None, exclude=(RECORD_PATH,))
     if local_only:
         return report
-    try:
-        # Read-only means no template code either: no hooks, validators or migration code.
-        report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
-                                       run_template_code=False)
-    except InvalidInput as error:
-        report.update_problem = f"updating needs answers first: {error.message}"
-        return report
-    if patch and report.update.status != "up-to-date" and report.update.pristine_commit:
-        report.update_patch = repo.patch(base.commit, report.update.pristine_commit, exclude=(RECORD_PATH,))
+    # The preview's render lives in a scratch object store, kept until its patch is shown.
+    with repo.scratch_objects():
+        try:
+            # Read-only means no template code either: no hooks, validators or migration code.
+            report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
+                                           run_template_code=False, repo=repo)
+        except InvalidInput as error:
+            report.update_problem = f"updating needs answers first: {error.message}"
+            return report
+        if patch and report.update.status != "up-to-date" and report.update.pristine_commit:
+            report.update_patch = repo.patch(base.commit, report.update.pristine_commit, exclude=(RECORD_PATH,))
     return report
 
 

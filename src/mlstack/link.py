@@ -17,7 +17,7 @@ from typing import Any
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
 from mlstack.errors import InvalidInput, RepoStateError
-from mlstack.gitrepo import Change, open_repo
+from mlstack.gitrepo import Change, open_repo, signals_held
 from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
 from mlstack.template import decide_source, load_contract, open_template
 
@@ -48,15 +48,15 @@ class AnswersSource:
 def read_link_answers(path: Path) -> AnswersSource:
     """Answers from a flat YAML/JSON mapping, an mlstack answers file, a cookiecutter replay file
     (`{"cookiecutter": {...}}`) or cruft's `.cruft.json` (which also names template and commit)."""
-    import yaml
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     origin = f"--answers-file {path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path, numbers_as_text=True)
     except FileNotFoundError as error:
         raise InvalidInput(f"{origin}: no such file") from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InvalidInput(f"{origin}: cannot be read as YAML or JSON ({type(error).__name__})") from error
+    except (OSError, YamlFileError) as error:
+        raise InvalidInput(f"{origin}: cannot be read as YAML or JSON ({error})") from error
     if isinstance(data, dict) and isinstance(data.get("context"), dict) \
             and isinstance(data["context"].get("cookiecutter"), dict):
         return AnswersSource(_public(data["context"]["cookiecutter"]), origin,
@@ -138,13 +138,16 @@ def link_project(
                    f"{pristine} so that `mlstack update` merges only later template changes.\n"
                    "No project file was changed.\n")
         snapshot = repo.snapshot([PRISTINE_BRANCH, branch])
+        repo.require_room_for(head, tree)
+        snapshot.work_tree = [repo.tree_of(head), tree]
         try:
             link_commit = repo.commit_tree(tree, [head, pristine], message)
             repo.update_branch(PRISTINE_BRANCH, pristine, None, f"mlstack link: render {template.version}")
             repo.checkout_tree(head, link_commit)
             repo.update_branch(branch, link_commit, head, "mlstack link")
         except BaseException:
-            snapshot.restore(repo, [])
+            with signals_held():
+                snapshot.restore(repo)
             raise
         differences = repo.changes(pristine, link_commit, exclude=(RECORD_PATH,))
         return LinkResult(branch, template.source, template.version, pristine, link_commit,

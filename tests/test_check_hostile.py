@@ -116,7 +116,8 @@ def test_links_inside_the_repository_are_still_read(project):
 
 # --- 10: an empty selector is refused, never "ignore everything" ----------------------------------
 
-@pytest.mark.parametrize("args", [["--ignore", ""], ["--select", ""], ["--ignore", " "], ["--select", "SEC", "--ignore", ""]])
+@pytest.mark.parametrize("args", [["--ignore", ""], ["--select", ""], ["--ignore", " "],
+                                  ["--select", "SEC", "--ignore", ""]])
 def test_empty_selectors_on_the_command_line_are_refused(project, args):
     (project / "notes.txt").write_text(TOKEN + "\n")
     result = runner.invoke(app, ["check", str(project), *args])

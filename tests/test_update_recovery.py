@@ -62,11 +62,12 @@ def run_mlstack(*args: str, path_dir: Path | None = None) -> subprocess.Complete
 
 
 def git_wrapper(tmp_path: Path, body: str) -> Path:
-    """A `git` first on PATH: `body` (sh) runs before the real git; $args holds the arguments."""
+    """A `git` first on PATH: `body` (sh) runs before the real git ($real_git); $args holds the arguments."""
     folder = tmp_path / "wrapped-git"
     folder.mkdir()
     script = folder / "git"
-    script.write_text(f'#!/bin/sh\nargs="$*"\nstate={tmp_path}/wrapper-state\n{body}\nexec {REAL_GIT} "$@"\n')
+    script.write_text(f'#!/bin/sh\nargs="$*"\nreal_git={REAL_GIT}\nstate={tmp_path}/wrapper-state\n{body}\n'
+                      'exec "$real_git" "$@"\n')
     script.chmod(0o755)
     return folder
 
@@ -136,9 +137,9 @@ def test_recover_refuses_when_a_file_the_update_wrote_was_changed_since(project)
 def test_sigterm_while_git_holds_the_index_lock_rolls_back_completely(project, tmp_path):
     wrapper = git_wrapper(tmp_path, """
 case "$args" in *"read-tree -m -u"*)
-  lock="$(%s rev-parse --absolute-git-dir)/index.lock"
+  lock="$("$real_git" rev-parse --absolute-git-dir)/index.lock"
   : > "$lock"; kill -TERM $PPID; sleep 1; rm -f "$lock";;
-esac""" % REAL_GIT)
+esac""")
     before = fingerprint(project)
     result = run_mlstack("update", "-C", str(project), "--trust", "--to", "v2.0.0", "--no-input", path_dir=wrapper)
     assert result.returncode == INTERRUPTED, result.stderr
@@ -149,8 +150,8 @@ esac""" % REAL_GIT)
 def test_a_git_child_killed_holding_the_index_lock_does_not_block_the_rollback(project, tmp_path):
     wrapper = git_wrapper(tmp_path, """
 case "$args" in *"read-tree -m -u"*)
-  : > "$(%s rev-parse --absolute-git-dir)/index.lock"; kill -KILL $$;;
-esac""" % REAL_GIT)
+  : > "$("$real_git" rev-parse --absolute-git-dir)/index.lock"; kill -KILL $$;;
+esac""")
     before = fingerprint(project)
     result = run_mlstack("update", "-C", str(project), "--trust", "--to", "v2.0.0", "--no-input", path_dir=wrapper)
     assert result.returncode == GIT_ERROR, result.stderr
@@ -176,8 +177,8 @@ def test_the_recovery_record_stays_until_the_rollback_has_succeeded(project, tmp
     """A lock held by another program makes the rollback fail: the record must survive for --recover."""
     wrapper = git_wrapper(tmp_path, """
 case "$args" in *"read-tree -m -u"*)
-  %s "$@"; : > "$(%s rev-parse --absolute-git-dir)/index.lock"; exit 1;;
-esac""" % (REAL_GIT, REAL_GIT))
+  "$real_git" "$@"; : > "$("$real_git" rev-parse --absolute-git-dir)/index.lock"; exit 1;;
+esac""")
     before = fingerprint(project)
     result = run_mlstack("update", "-C", str(project), "--trust", "--to", "v2.0.0", "--no-input", path_dir=wrapper)
     assert result.returncode == REPO_STATE, result.stderr

@@ -22,7 +22,7 @@ from mlstack.yamlfile import MAX_DEPTH, YamlFileError, load_yaml
 runner = CliRunner()
 # Eight levels of ten aliases each: 10**8 leaves once expanded, a few hundred bytes as written.
 BOMB = "[&a [" + ",".join(["x"] * 10) + "], " + ", ".join(
-    f"&{name} [" + ",".join([f"*{below}"] * 10) + "]" for below, name in zip("abcdefg", "bcdefgh")) + "]"
+    f"&{name} [" + ",".join([f"*{below}"] * 10) + "]" for below, name in zip("abcdefg", "bcdefgh", strict=True)) + "]"
 LIMITED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))

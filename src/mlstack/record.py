@@ -14,7 +14,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlstack.answers import Asker, Question, _default_renderer, check_known_keys, coerce, questions_of
+from mlstack.answers import (
+    Asker,
+    Question,
+    _default_renderer,
+    check_known_keys,
+    coerce,
+    describe_problem,
+    questions_of,
+    unasked_problems,
+)
 from mlstack.errors import InvalidInput, RepoStateError
 
 RECORD_PATH = ".mlstack/answers.yml"
@@ -197,10 +206,11 @@ def carry_answers(
             answers[key] = default
             result.new_questions[key] = default
 
-    problems = contract.validate(answers) if contract else []
+    given = [*overrides, *(key for key in user_set if key in recorded)]
+    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
     while problems and asker is not None and all(p.field in asked for p in problems):
         for problem in problems:
-            print(f"error: {problem}")
+            print(f"error: {describe_problem(problem)}")
             value = coerce(by_key[problem.field], asker.ask(by_key[problem.field], answers[problem.field],
                                                             check(problem.field)), "prompt")
             answers[problem.field] = result.new_questions[problem.field] = value
@@ -213,11 +223,12 @@ def carry_answers(
             message = (f"template {version} asks a new question, {first.field}, whose default is not valid "
                        f"({first.rule}); answer it with --set {first.field}=VALUE")
         elif first.field in recorded and first.field in user_set and first.field not in overrides:
-            message = (f"your answer {first} is no longer accepted by template {version}; "
+            message = (f"your answer {describe_problem(first)} is no longer accepted by template {version}; "
                        f"change it with --set {first.field}=VALUE")
         else:
-            message = str(first)
-        raise InvalidInput(message, details=[f"error: {message}"] + [f"error: {p}" for p in problems[1:]])
+            message = describe_problem(first)
+        raise InvalidInput(message, details=[f"error: {message}"] + [f"error: {describe_problem(p)}"
+                                                                     for p in problems[1:]])
     result.dropped = [key for key in recorded if key not in by_key]
     return result
 

@@ -199,7 +199,9 @@ def _git_version(path: Path) -> str | None:
     """The tag at HEAD, else the commit: what `update --to` can check out again."""
     if not (path / ".git").exists():
         return None
-    git = ["git", "-c", "core.fsmonitor=false", "-C", str(path)]
+    from mlstack.gitrepo import SAFE_GIT_CONFIG
+
+    git = ["git", *SAFE_GIT_CONFIG, "-C", str(path)]
     tag = subprocess.run([*git, "describe", "--tags", "--exact-match"], capture_output=True, text=True)
     if tag.returncode == 0:
         return tag.stdout.strip()
@@ -212,14 +214,69 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "unknown error"
 
 
-def load_contract(template: Template) -> ModuleType | None:
+CONTRACT_FUNCTIONS = ("check_answer", "is_asked", "validate")
+
+
+class TemplateContract:
+    """A template's questions module, called so that its faults are template errors (exit 7).
+
+    It is the template's code: an exception, a `sys.exit()` or a missing function there must
+    not become an internal error, nor a silent exit 0 having created nothing. Other names are
+    the module's own (read-only).
+    """
+
+    def __init__(self, module: ModuleType, path: Path):
+        missing = [name for name in CONTRACT_FUNCTIONS if not callable(getattr(module, name, None))]
+        if missing:
+            raise TemplateError(f"{path}: defines no {', '.join(missing)}(), so mlstack cannot check answers with it")
+        self.module = module
+        self.path = path
+
+    def __getattr__(self, name: str):
+        return getattr(self.module, name)
+
+    def check_answer(self, key: str, value, answers):
+        problem = self._call("check_answer", key, value, answers)
+        if problem is not None:
+            self._check_problems([problem])
+        return problem
+
+    def is_asked(self, key: str, answers) -> bool:
+        return bool(self._call("is_asked", key, answers))
+
+    def validate(self, answers) -> list:
+        problems = list(self._call("validate", answers) or [])
+        self._check_problems(problems)
+        return problems
+
+    def _call(self, name: str, *args):
+        try:
+            return getattr(self.module, name)(*args)
+        except SystemExit as error:
+            raise TemplateError(f"{self.path.name}: {name}() called sys.exit({error.code!r}); "
+                                "a template's checks must return their findings") from error
+        except Exception as error:  # noqa: BLE001 - the template's bug, reported as one
+            raise TemplateError(f"{self.path.name}: {name}() failed ({type(error).__name__}: "
+                                f"{_shortened(str(error))})") from error
+
+    def _check_problems(self, problems: list) -> None:
+        if not all(isinstance(getattr(p, "field", None), str) and isinstance(getattr(p, "rule", None), str)
+                   for p in problems):
+            raise TemplateError(f"{self.path.name}: returned problems without a `field` and a `rule`")
+
+
+def _shortened(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def load_contract(template: Template) -> TemplateContract | None:
     """The template's questions module, or None for a template without one."""
     module_path = template.path / "hooks" / "template_questions.py"
     if not module_path.is_file():
         return None
     name = f"_mlstack_contract_{abs(hash(str(module_path)))}"
     if name in sys.modules:
-        return sys.modules[name]
+        return TemplateContract(sys.modules[name], module_path)
     spec = importlib.util.spec_from_file_location(name, module_path)
     if spec is None or spec.loader is None:
         raise TemplateError(f"{module_path}: cannot be loaded")
@@ -229,9 +286,15 @@ def load_contract(template: Template) -> ModuleType | None:
     sys.dont_write_bytecode = True
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # noqa: BLE001 - a broken template must not crash mlstack
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - a broken template must not crash mlstack
         del sys.modules[name]
-        raise TemplateError(f"{module_path}: fails to load ({type(error).__name__}: {error})") from error
+        what = f"calls sys.exit({error.code!r})" if isinstance(error, SystemExit) else \
+            f"fails to load ({type(error).__name__}: {_shortened(str(error))})"
+        raise TemplateError(f"{module_path}: {what}") from error
     finally:
         sys.dont_write_bytecode = previous
-    return module
+    try:
+        return TemplateContract(module, module_path)
+    except TemplateError:
+        del sys.modules[name]
+        raise

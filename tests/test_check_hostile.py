@@ -206,3 +206,17 @@ def test_checking_a_repository_never_runs_its_fsmonitor(project, tmp_path):
                     ["diff", "-C", str(project), "--local"]):
         runner.invoke(app, command)
         assert not marker.exists(), command
+
+
+# --- `mlstack validate` on the same kind of repository -------------------------------------------
+
+def test_validate_reads_no_link_out_and_escapes_names(project, outside):
+    terraform = project / "terraform"
+    (outside / "passwd.tf").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (terraform / "leak.tf").symlink_to(outside / "passwd.tf")
+    write_bytes(terraform, "evil\x1b[2K\r.tf", b"resource {\n")  # does not parse: a finding names it
+    write_bytes(terraform, "utf16.txt", ("token = \"" + TOKEN + "\"\n").encode("utf-16"))
+    result = runner.invoke(app, ["validate", str(project), "--no-terraform"])
+    assert "root:x" not in result.output and "leak.tf: note TF900: not read" in result.output
+    assert "\x1b" not in result.output and "evil\\x1b[2K\\r.tf" in result.output
+    assert "utf16.txt:1: error TF201: Databricks personal access token" in result.output

@@ -6,8 +6,6 @@ terminal escapes; line separators and bidirectional overrides break "one line" t
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from typer.testing import CliRunner
 
@@ -40,4 +38,4 @@ def test_del_in_the_description_never_reaches_pyproject(tmp_path):
     assert not (tmp_path / "out").exists()
     ok = runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path / "ok"), "--set", "description=risk model"])
     assert ok.exit_code == 0
-    tomllib.loads((tmp_path / "ok" / "maternal-health-risk" / "pyproject.toml").read_text())
+    assert 'description = "risk model"' in (tmp_path / "ok" / "maternal-health-risk" / "pyproject.toml").read_text()

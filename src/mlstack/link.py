@@ -16,7 +16,7 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
-from mlstack.errors import InvalidInput, RepoStateError
+from mlstack.errors import InvalidInput, RepoStateError, one_line
 from mlstack.gitrepo import Change, open_repo, signals_held
 from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
 from mlstack.template import decide_source, load_contract, open_template
@@ -167,6 +167,11 @@ def _previous_record(repo) -> ProjectRecord | None:
 
 
 def describe_link(result: LinkResult) -> list[str]:
+    """What `mlstack link` prints (names escaped: they come from the repository and template)."""
+    return [one_line(line) for line in _link_summary(result)]
+
+
+def _link_summary(result: LinkResult) -> list[str]:
     lines = [f"Linked {result.branch} to template {result.template_version} ({result.template_source}).",
              f"  pristine render: {result.pristine_commit[:12]} on branch {PRISTINE_BRANCH}",
              f"  link commit:     {result.link_commit[:12]} (adds {RECORD_PATH}; no other file changed)",

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlstack import __version__
-from mlstack.answers import Asker, parse_set_options
-from mlstack.errors import RepoStateError, TemplateError
+from mlstack.answers import Asker, parse_set_options, shown_value
+from mlstack.errors import RepoStateError, TemplateError, one_line
 from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import (
     Plan,
@@ -416,7 +416,12 @@ def _locked(repo: GitRepo, enabled: bool) -> Iterator[UpdateLock | None]:
 
 
 def describe(result: UpdateResult) -> list[str]:
-    """The summary printed after an update (or a dry run)."""
+    """The summary printed after an update (or a dry run); names from the repository and the
+    template are escaped, so none can move the cursor or forge a line."""
+    return [one_line(line) for line in _summary(result)]
+
+
+def _summary(result: UpdateResult) -> list[str]:
     lines: list[str] = []
     versions = f"{result.from_version} -> {result.to_version}"
     if result.status == "up-to-date":
@@ -468,11 +473,12 @@ def _answer_lines(answers: CarriedAnswers | None) -> list[str]:
         return []
     lines = []
     for key, value in answers.new_questions.items():
-        lines.append(f"  new question {key} = {value!r}")
+        lines.append(f"  new question {key} = {shown_value(value)}")
     for key, (old, new) in answers.followed_defaults.items():
-        lines.append(f"  {key}: {old!r} -> {new!r} (you never set it, so it follows the template's default)")
+        lines.append(f"  {key}: {shown_value(old)} -> {shown_value(new)} (you never set it, so it follows the "
+                     "template's default)")
     for key, (old, new) in answers.changed_by_set.items():
-        lines.append(f"  {key}: {old!r} -> {new!r} (--set)")
+        lines.append(f"  {key}: {shown_value(old)} -> {shown_value(new)} (--set)")
     for key in answers.dropped:
         lines.append(f"  {key}: no longer asked by the template (dropped)")
     return ["Answers:", *lines] if lines else []

@@ -220,3 +220,26 @@ def test_validate_reads_no_link_out_and_escapes_names(project, outside):
     assert "root:x" not in result.output and "leak.tf: note TF900: not read" in result.output
     assert "\x1b" not in result.output and "evil\\x1b[2K\\r.tf" in result.output
     assert "utf16.txt:1: error TF201: Databricks personal access token" in result.output
+
+
+def test_a_policy_file_in_the_repository_that_links_out_is_refused(project, outside, monkeypatch, tmp_path):
+    (outside / "policy.yml").write_text("root:x:0:0: 1\n")
+    (project / "policy.yml").symlink_to(outside / "policy.yml")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", str(project), "--policy", "policy.yml"])
+    assert result.exit_code == errors.INVALID_INPUT and "links outside" in result.output
+    assert "root:x" not in result.output
+
+
+def test_a_policy_path_that_climbs_out_of_its_git_repository_is_refused(project, outside, tmp_path):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "policy.yml").write_text("version: 1\n")
+    git(policies, "init", "--quiet")
+    git(policies, "add", "--all")
+    git(policies, "commit", "--quiet", "-m", "policy")
+    (outside / "stolen.yml").write_text("root:x:0:0: 1\n")
+    spec = f"file://{policies}//" + "../" * 20 + str(outside / "stolen.yml").lstrip("/")  # up to / from the clone
+    result = runner.invoke(app, ["check", str(project), "--policy", spec])
+    assert result.exit_code == errors.INVALID_INPUT and "not a file inside that repository" in result.output
+    assert "root:x" not in result.output

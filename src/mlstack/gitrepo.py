@@ -281,7 +281,7 @@ class GitRepo:
         """`tree` with `path` replaced by (or added as) a regular file holding `content`."""
         blob = self.run("hash-object", "-w", "--stdin", "--path", path, input=content).strip()
         with self._temporary_index() as env:
-            self.run("read-tree", tree, env=env)
+            self.run("read-tree", "--end-of-options", tree, env=env)
             self.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
             return self.run("write-tree", env=env).strip()
 
@@ -294,7 +294,7 @@ class GitRepo:
         base = self.commit_tree(base_tree, [], "mlstack merge base")
         ours = self.commit_tree(ours_tree, [base], "mlstack merge: ours")
         theirs = self.commit_tree(theirs_tree, [base], "mlstack merge: theirs")
-        done = self.completed("merge-tree", "--write-tree", "-z", "--messages", ours, theirs)
+        done = self.completed("merge-tree", "--write-tree", "-z", "--messages", "--end-of-options", ours, theirs)
         if done.returncode not in (0, 1):
             raise GitError(f"git merge-tree failed (mlstack needs git 2.38 or newer): {_last_line(done.stderr)}")
         merge = _parse_merge_tree(done.stdout)
@@ -305,7 +305,7 @@ class GitRepo:
 
     def update_branch(self, branch: str, new: str, old: str | None, message: str) -> None:
         """Move (or create, when old is None) a branch, failing if someone moved it meanwhile."""
-        self.run("update-ref", "-m", message, f"refs/heads/{branch}", new, old or "0" * 40)
+        self.run("update-ref", "-m", message, "--end-of-options", f"refs/heads/{branch}", new, old or "0" * 40)
 
     def require_room_for(self, current: str, target: str) -> None:
         """Refuse when a file `target` adds would land on something already in the work tree.
@@ -313,7 +313,8 @@ class GitRepo:
         git itself treats ignored files as expendable and would overwrite them silently (a
         local `.env`, say); a file the update adds must not land on anything already there.
         """
-        added = self.run("diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", current, target)
+        added = self.run("diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", "--end-of-options",
+                         current, target)
         in_the_way = [path for path in added.split("\0") if path and _occupied(self.root, path)]
         if in_the_way:
             shown = ", ".join(one_line(p) for p in in_the_way[:5]) + (" ..." if len(in_the_way) > 5 else "")
@@ -324,7 +325,7 @@ class GitRepo:
         """Move index and work tree from `current` to `target`, refusing to overwrite untracked files."""
         self.require_room_for(current, target)
         self.run("update-index", "-q", "--refresh", check=False)
-        self.run("read-tree", "-m", "-u", current, target)
+        self.run("read-tree", "-m", "-u", "--end-of-options", current, target)
 
     def stage_conflicts(self, entries: list[ConflictEntry]) -> None:
         """Record conflicted paths in the index as git merge does (stages 1-3, no stage 0)."""
@@ -365,7 +366,7 @@ class GitRepo:
         if not replaced:
             return tree
         with self._temporary_index() as env:
-            self.run("read-tree", tree, env=env)
+            self.run("read-tree", "--end-of-options", tree, env=env)
             for mode, blob, path in replaced:
                 self.run("update-index", "--cacheinfo", f"{mode},{blob},{path}", env=env)
             return self.run("write-tree", env=env).strip()

@@ -139,18 +139,31 @@ def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
     path = Path(spec).expanduser()
     if not path.is_absolute() and not path.exists() and repo_root is not None and (repo_root / spec).exists():
         path = repo_root / spec
+        # The checked repository is not trusted: its policy file must not be a link out of it.
+        root = repo_root.resolve()
+        if root not in path.resolve().parents:
+            raise InvalidInput(f"--policy {spec}: links outside the checked repository; mlstack never follows "
+                               "such links")
     return parse_policy(_read_yaml(path, spec), spec)
 
 
 def _load_from_git(url: str, path: str, ref: str | None, spec: str) -> Policy:
+    from mlstack.template import fetch_environment
+    from mlstack.urls import redact
+
     workdir = Path(tempfile.mkdtemp(prefix="mlstack-policy-"))
     try:
-        clone = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", ref] if ref else []), url,
-                 str(workdir / "p")]
-        done = subprocess.run(clone, capture_output=True, text=True)
+        clone = ["git", "clone", "--quiet", "--depth", "1", *([f"--branch={ref}"] if ref else []),
+                 "--end-of-options", url, str(workdir / "p")]
+        done = subprocess.run(clone, capture_output=True, text=True, env=fetch_environment())
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise InvalidInput(f"--policy {spec}: cannot clone {url} ({last})")
-        return parse_policy(_read_yaml(workdir / "p" / path, spec), spec)
+            raise InvalidInput(f"--policy {redact(spec)}: cannot clone {redact(url)} ({redact(last)})")
+        shown = redact(spec)
+        clone_root = (workdir / "p").resolve()
+        file = (workdir / "p" / path).resolve()
+        if clone_root not in file.parents:
+            raise InvalidInput(f"--policy {shown}: {path!r} is not a file inside that repository")
+        return parse_policy(_read_yaml(file, shown), shown)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

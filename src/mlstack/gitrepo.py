@@ -118,23 +118,28 @@ class GitRepo:
         """Run git to the end, even when mlstack is interrupted meanwhile.
 
         subprocess.run kills its child on Ctrl-C or SIGTERM; a git killed half-way leaves
-        `index.lock` behind and a half-written work tree, so mlstack lets the child finish
-        (git itself stops cleanly on the terminal's Ctrl-C) and then re-raises. An index lock
-        left by a child that died of a signal was its own: it is removed.
+        `index.lock` behind and a half-written work tree, so mlstack lets the child finish and
+        then re-raises. An index lock left by a child that died of a signal (SIGKILL from
+        outside) was its own: it is removed.
         """
         environment = {**self._env, **(env or {})}
         if isinstance(input, str):
             input = input.encode("utf-8", "surrogateescape")
         index_lock = self._index_lock(environment)
         lock_was_there = index_lock is not None and index_lock.exists()
-        process = subprocess.Popen(["git", *SAFE_GIT_CONFIG, *args], cwd=self.root, env=environment,
-                                   stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = None
         try:
+            # Held while starting: a signal between fork and communicate() would lose the child.
+            # (Children inherit the mask, so the terminal's Ctrl-C does not stop git half-way.)
+            with signals_held():
+                process = subprocess.Popen(["git", *SAFE_GIT_CONFIG, *args], cwd=self.root, env=environment,
+                                           stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = process.communicate(input)
         except BaseException:
-            with signals_held():
-                process.communicate()
+            if process is not None:
+                with signals_held():
+                    process.communicate()
             raise
         if process.returncode < 0 and index_lock is not None and not lock_was_there:
             index_lock.unlink(missing_ok=True)

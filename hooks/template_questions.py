@@ -10,6 +10,7 @@ import ipaddress
 import keyword
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -103,11 +104,20 @@ def _is_true(value: object) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "y", "on"}
 
 
+# Bidirectional embeddings, overrides and isolates reorder how text (and code) is displayed.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    """C0, DEL and C1 controls (category Cc), line/paragraph separators, and bidi controls."""
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+
+
 def _single_line(value: object, max_length: int) -> str | None:
     text = str(value)
     if not text.strip():
         return "must not be empty"
-    if any(ch in text for ch in "\r\n\t\x00") or any(ord(ch) < 32 for ch in text):
+    if any(_is_control(ch) for ch in text):
         return "must be a single line without control characters"
     if len(text) > max_length:
         return f"must be at most {max_length} characters (got {len(text)})"

@@ -87,7 +87,10 @@ SCHEMA_RUNS = {
     "vendor.github-workflows": ("github_actions", ".github/workflows/*.yml", ()),
     "vendor.dependabot": ("github_actions", ".github/dependabot.yml", ()),
     "vendor.azure-pipelines": ("azure_devops", ".azure-pipelines/**/*.yml", ("--regex-variant", "nonunicode")),
-    "vendor.gitlab-ci": ("gitlab", ".gitlab-ci.yml", ()),
+    # GitLab expands CI/CD variables in environment:url ($INTEGRATION_RUN_URL), which the
+    # schema's `format: uri` cannot know. (Formats went unchecked until rfc3986-validator
+    # joined the test extras for the SARIF schema test.)
+    "vendor.gitlab-ci": ("gitlab", ".gitlab-ci.yml", ("--disable-formats", "uri")),
 }
 
 

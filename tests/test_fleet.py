@@ -191,3 +191,71 @@ def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_pat
             assert rows.count() == 7
         finally:
             browser.close()
+
+
+# --- hostile repositories in a fleet (issue 15: 8, 9) --------------------------------------------
+
+CREDENTIAL = "glpat-abcdefghijklmnopqrst12"
+
+
+def test_credentials_in_target_urls_appear_in_no_format(base_project, tmp_path):
+    recorded = shutil.copytree(base_project, tmp_path / "recorded", symlinks=True)
+    answers = recorded / ".mlstack" / "answers.yml"
+    answers.write_text(answers.read_text().replace("source: bundled",
+                                                   f"source: https://oauth2:{CREDENTIAL}@git.example.com/t.git"))
+    targets = [f"https://oauth2:{CREDENTIAL}@127.0.0.1:9/platform/repo.git", f"https://{CREDENTIAL}@127.0.0.1:9/r.git",
+               str(recorded)]
+    for output_format in ("table", "json", "csv", "html"):
+        out = tmp_path / f"fleet.{output_format}"
+        result = runner.invoke(app, ["fleet", "report", *targets, "--format", output_format, "-O", str(out),
+                                     "-j", "1", "--cache-dir", str(tmp_path / "cache")])
+        assert result.exit_code == 0, result.output
+        text = out.read_text()
+        assert CREDENTIAL not in text and "oauth2" not in text, output_format
+        assert "127.0.0.1:9/platform/repo.git" in text
+    rows = json.loads((tmp_path / "fleet.json").read_text())["repos"]
+    assert rows[0]["repo"] == "https://127.0.0.1:9/platform/repo.git" and rows[0]["outcome"] == "broken"
+    assert rows[2]["report"]["template"]["source"] == "https://git.example.com/t.git"
+
+
+def test_embedded_report_data_cannot_break_out_of_its_script_element():
+    from mlstack.fleet_html import embeddable_json
+
+    hostile = json.dumps({"rule": "<!--<script></script>&\u2028"}, ensure_ascii=False)
+    safe = embeddable_json(hostile)
+    assert not set("<>&\u2028") & set(safe)
+    assert json.loads(safe) == json.loads(hostile)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("MLSTACK_REQUIRE_BROWSER"),
+                    reason="headless Chromium not installed (CI installs it)")
+def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_project, tmp_path):
+    assert browser_available()
+    from playwright.sync_api import sync_playwright
+
+    repos = []
+    for name, rule in (("comment", "<!--<script>"), ("closing", "</script><script>window.pwned=1</script>")):
+        repo = shutil.copytree(base_project, tmp_path / name, symlinks=True)
+        (repo / ".mlstack" / "waivers.yml").write_text(json.dumps({"waivers": [
+            {"rule": rule, "reason": "r", "owner": "o", "expires": "2099-01-01"}]}))
+        repos.append(str(repo))
+    repos.append(str(shutil.copytree(base_project, tmp_path / "plain", symlinks=True)))
+    page_file = tmp_path / "fleet.html"
+    result = runner.invoke(app, ["fleet", "report", *repos, "--format", "html", "-O", str(page_file), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            errors_seen: list[str] = []
+            page.on("pageerror", lambda error: errors_seen.append(str(error)))
+            page.goto(page_file.as_uri())
+            assert page.locator("#fleet-table tbody tr").count() == 3
+            assert errors_seen == [] and page.evaluate("window.pwned") is None
+            page.locator(f"#fleet-table tbody tr[data-repo='{repos[0]}']").click()
+            finding = page.locator("#findings li.finding").first
+            assert finding.get_attribute("data-rule") == "WVR002" and "<!--<script>" in finding.text_content()
+        finally:
+            browser.close()

@@ -223,3 +223,84 @@ def test_main_flows_work_without_network(tmp_path):
     connect = "import socket; socket.create_connection(('1.1.1.1', 53), 2)"
     probe = subprocess.run([*prefix, sys.executable, "-c", connect], capture_output=True, text=True, env=env)
     assert probe.returncode != 0, "the offline guard did not block the network"
+
+
+# --- template faults and odd arguments keep their documented exit codes (issue 15: 14) ------------
+
+def init_with(template: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run_cli("init", "--no-input", "--trust", "--template", str(template), "-o", str(out), *extra,
+                   cwd=template.parent)
+
+
+@pytest.mark.parametrize("case", ["jinja-syntax", "deep-json", "contract-without-validate", "contract-exits-0",
+                                  "validator-exits-0", "contract-raises"])
+def test_a_broken_template_is_exit_7_with_one_line_and_nothing_written(tmp_path, case):
+    template = hostile_template(tmp_path / "t")
+    hooks = template / "hooks"
+    hooks.mkdir()
+    if case == "jinja-syntax":
+        (template / "{{cookiecutter.project_slug}}" / "README.md").write_text("{{ cookiecutter.project_slug \n")
+    elif case == "deep-json":
+        (template / "cookiecutter.json").write_text('{"project_slug": "p", "x": ' + "[" * 100_000 + "]" * 100_000
+                                                    + "}")
+    elif case == "contract-without-validate":
+        (hooks / "template_questions.py").write_text("def check_answer(key, value, answers):\n    return None\n")
+    elif case == "contract-exits-0":
+        (hooks / "template_questions.py").write_text("import sys\nsys.exit(0)\n")
+    else:
+        body = "import sys; sys.exit(0)" if case == "validator-exits-0" else "raise RuntimeError('bug')"
+        (hooks / "template_questions.py").write_text(
+            "def check_answer(key, value, answers):\n    return None\n\n"
+            "def is_asked(key, answers):\n    return True\n\n"
+            f"def validate(answers):\n    {body}\n")
+    result = init_with(template, tmp_path / "out")
+    assert result.returncode == errors.TEMPLATE_ERROR, (result.returncode, result.stderr)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_output_dir_that_is_a_file_is_invalid_input(tmp_path):
+    template = hostile_template(tmp_path / "t")
+    target = tmp_path / "a-file"
+    target.write_text("keep me\n")
+    result = init_with(template, target)
+    assert result.returncode == errors.INVALID_INPUT and "--output-dir" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and target.read_text() == "keep me\n"
+
+
+def test_a_failing_hook_is_one_line_naming_its_last_words(tmp_path):
+    template = hostile_template(tmp_path / "t")
+    (template / "hooks").mkdir()
+    (template / "hooks" / "pre_gen_project.py").write_text("def f():\n    raise ValueError('boom')\nf()\n")
+    result = init_with(template, tmp_path / "out")
+    assert result.returncode == errors.TEMPLATE_ERROR, result.stderr
+    assert result.stderr.count("\n") == 1 and "ValueError: boom" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("hook", [
+    "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n",  # dies of the signal
+    "import os, signal, sys\nsignal.signal(signal.SIGINT, lambda *_: sys.exit(130))\n"
+    "os.kill(os.getpid(), signal.SIGINT)\n",  # stops quietly, as the bundled template's hooks do
+])
+def test_ctrl_c_that_stops_a_hook_exits_130(tmp_path, hook):
+    template = hostile_template(tmp_path / "t")
+    (template / "hooks").mkdir()
+    (template / "hooks" / "post_gen_project.py").write_text(hook)
+    result = init_with(template, tmp_path / "out")
+    assert result.returncode == errors.INTERRUPTED, result.stderr
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_megabyte_answer_is_not_echoed_whole(tmp_path):
+    result = runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path / "out"), "--set",
+                                 "project_name=" + "x" * 1_000_000])
+    assert result.exit_code == errors.INVALID_INPUT
+    assert len(result.output) < 500 and "project_name" in result.output and "1000000 characters" in result.output
+
+
+def test_an_answer_to_a_question_that_is_not_asked_is_still_checked(tmp_path):
+    result = runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path / "out"), "--set", "cloud=aws",
+                                 "--set", "tfstate_azure_storage_account=$(touch /tmp/x)"])
+    assert result.exit_code == errors.INVALID_INPUT, result.output
+    assert "tfstate_azure_storage_account" in result.output and not (tmp_path / "out").exists()

@@ -54,6 +54,37 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def shown_value(value: Any) -> str:
+    """A value for an error message: its repr, cut short when long (a megabyte answer is not echoed)."""
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:60]}... ({size} characters)"
+
+
+def describe_problem(problem: Any) -> str:
+    """A template's Problem as one line: field, the value (shortened), the rule it breaks."""
+    return f"{problem.field}={shown_value(getattr(problem, 'value', ''))}: {problem.rule}"
+
+
+def unasked_problems(contract: Any, answers: Mapping[str, Any], keys: Iterable[str]) -> list[Any]:
+    """Rule violations of answers someone gave to questions these answers don't ask.
+
+    The template's validate() skips questions that are not asked, but a value given for one
+    still lands in the answers file (and in any file that uses it), so it is checked too.
+    """
+    if contract is None:
+        return []
+    problems = []
+    for key in keys:
+        if key in answers and not contract.is_asked(key, answers):
+            problem = contract.check_answer(key, answers[key], answers)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
 def parse_set_options(items: Iterable[str]) -> dict[str, str]:
     """KEY=VALUE strings from repeated --set options."""
     parsed: dict[str, str] = {}
@@ -61,26 +92,26 @@ def parse_set_options(items: Iterable[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InvalidInput(f"--set {item!r}: expected KEY=VALUE, e.g. --set cloud=aws")
+            raise InvalidInput(f"--set {shown_value(item)}: expected KEY=VALUE, e.g. --set cloud=aws")
         parsed[key] = value
     return parsed
 
 
 def read_answers_file(path: Path) -> dict[str, Any]:
-    """Answers from YAML: a flat mapping, or an mlstack `.mlstack/answers.yml` (its `answers:`)."""
-    import yaml
+    """Answers from YAML: a flat mapping, or an mlstack `.mlstack/answers.yml` (its `answers:`).
+
+    Values are taken as written (`NO` is text, `010` stays `010`): see mlstack.yamlfile.
+    """
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml(path, numbers_as_text=True)
     except FileNotFoundError as error:
         raise InvalidInput(f"--answers-file {path}: no such file") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"--answers-file {path}: cannot be read ({error})") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"--answers-file {path}: not valid YAML ({first})") from error
+    except OSError as error:
+        raise InvalidInput(f"--answers-file {path}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"--answers-file {path}: {error}") from error
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and "template" in data:
@@ -89,7 +120,7 @@ def read_answers_file(path: Path) -> dict[str, Any]:
         raise InvalidInput(f"--answers-file {path}: must be a mapping of question: answer")
     for key, value in data.items():
         if not isinstance(key, str):
-            raise InvalidInput(f"--answers-file {path}: key {key!r} must be a string")
+            raise InvalidInput(f"--answers-file {path}: key {shown_value(key)} must be a string")
         if isinstance(value, (dict, list)) or value is None:
             raise InvalidInput(f"--answers-file {path}: {key} must be a single value, not {type(value).__name__}")
     return dict(data)
@@ -100,8 +131,8 @@ def check_known_keys(provided: Mapping[str, Any], questions: list[Question],
     known = [q.key for q in questions]
     for key in provided:
         if key not in known:
-            raise InvalidInput(f"{origins.get(key, 'answers')}: unknown question {key!r}"
-                               f"{did_you_mean(key, known)}; `mlstack questions` lists them")
+            raise InvalidInput(f"{origins.get(key, 'answers')}: unknown question {shown_value(key)}"
+                               f"{did_you_mean(key[:100], known)}; `mlstack questions` lists them")
 
 
 def coerce(question: Question, value: Any, origin: str) -> Any:
@@ -114,11 +145,11 @@ def coerce(question: Question, value: Any, origin: str) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise InvalidInput(f"{origin}: {question.key}={value!r}: must be yes or no")
+        raise InvalidInput(f"{origin}: {question.key}={shown_value(value)}: must be yes or no")
     text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
     if question.choices is not None and text not in question.choices:
-        raise InvalidInput(f"{origin}: {question.key}={text!r}: must be one of "
-                           f"{', '.join(question.choices)}{did_you_mean(text, question.choices)}")
+        raise InvalidInput(f"{origin}: {question.key}={shown_value(text)}: must be one of "
+                           f"{', '.join(question.choices)}{did_you_mean(text[:100], question.choices)}")
     return text
 
 
@@ -227,16 +258,17 @@ def resolve_answers(
         if answers[key] != default and key not in user_keys:
             user_keys.append(key)
 
-    problems = contract.validate(answers) if contract else []
+    given = [*provided.values, *provided.defaults]
+    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
     while problems and asker is not None and all(p.field in asked for p in problems):
         for problem in problems:
             question = by_key[problem.field]
-            print(f"error: {problem}")
+            print(f"error: {describe_problem(problem)}")
             answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
                                                                 check(problem.field)), "prompt")
             if problem.field not in user_keys:
                 user_keys.append(problem.field)
         problems = contract.validate(answers)
     if problems:
-        raise InvalidInput(str(problems[0]), details=[f"error: {p}" for p in problems])
+        raise InvalidInput(describe_problem(problems[0]), details=[f"error: {describe_problem(p)}" for p in problems])
     return Resolved(answers, user_keys)

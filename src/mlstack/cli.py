@@ -72,12 +72,15 @@ class PromptAsker:
                 typer.echo(f"error: {question.key}: {problem}", err=True)
 
         def validate(text: str) -> str:
+            from mlstack.answers import shown_value
+
             text = text.strip()
             if question.choices and text not in question.choices:
-                raise typer.BadParameter(f"{question.key}={text!r}: choose one of {', '.join(question.choices)}")
+                raise typer.BadParameter(f"{question.key}={shown_value(text)}: choose one of "
+                                         f"{', '.join(question.choices)}")
             problem = check(text)
             if problem:
-                raise typer.BadParameter(f"{question.key}={text!r}: {problem}")
+                raise typer.BadParameter(f"{question.key}={shown_value(text)}: {problem}")
             return text
 
         text = question.prompt

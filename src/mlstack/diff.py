@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlstack.errors import InvalidInput
+from mlstack.errors import InvalidInput, one_line
 from mlstack.gitrepo import Change, open_repo
 from mlstack.record import RECORD_PATH
 from mlstack.update import UpdateResult, describe, head_record, locate_pristine, update_project
@@ -48,33 +48,35 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
         report.user_patch = repo.patch(base.commit, None, exclude=(RECORD_PATH,))
     if local_only:
         return report
-    try:
-        # Read-only means no template code either: no hooks, validators or migration code.
-        report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
-                                       run_template_code=False)
-    except InvalidInput as error:
-        report.update_problem = f"updating needs answers first: {error.message}"
-        return report
-    if patch and report.update.status != "up-to-date" and report.update.pristine_commit:
-        report.update_patch = repo.patch(base.commit, report.update.pristine_commit, exclude=(RECORD_PATH,))
+    # The preview's render lives in a scratch object store, kept until its patch is shown.
+    with repo.scratch_objects():
+        try:
+            # Read-only means no template code either: no hooks, validators or migration code.
+            report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
+                                           run_template_code=False, repo=repo)
+        except InvalidInput as error:
+            report.update_problem = f"updating needs answers first: {error.message}"
+            return report
+        if patch and report.update.status != "up-to-date" and report.update.pristine_commit:
+            report.update_patch = repo.patch(base.commit, report.update.pristine_commit, exclude=(RECORD_PATH,))
     return report
 
 
 def describe_diff(report: DiffReport) -> list[str]:
     """The text `mlstack diff` prints."""
-    lines = [f"Your changes since the pristine render of template {report.version} "
-             f"({report.pristine_commit[:12]}): {len(report.user_changes) or 'none'}"]
-    lines += [f"  {change}" for change in report.user_changes]
+    lines = [one_line(f"Your changes since the pristine render of template {report.version} "
+                      f"({report.pristine_commit[:12]}): {len(report.user_changes) or 'none'}")]
+    lines += [f"  {change}" for change in report.user_changes]  # Change escapes its paths
     if report.user_patch:
         lines.append(report.user_patch.rstrip("\n"))
     if report.update_problem:
-        lines.append(report.update_problem)
+        lines.append(one_line(report.update_problem))
     elif report.update is not None:
         if report.update.status == "up-to-date":
-            lines.append(f"Template {report.update.to_version}: nothing to update.")
+            lines.append(one_line(f"Template {report.update.to_version}: nothing to update."))
         else:
             summary = describe(report.update)
-            lines.append(f"Updating to template {report.update.to_version} would bring:")
+            lines.append(one_line(f"Updating to template {report.update.to_version} would bring:"))
             lines += [f"  {line}" for line in summary[1:] if line != "Nothing was changed (dry run)."]
             if report.update_patch:
                 lines.append(report.update_patch.rstrip("\n"))

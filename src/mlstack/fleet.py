@@ -1,7 +1,8 @@
 """`mlstack fleet report`: check many repositories in parallel and summarise them in one table.
 
 Repositories are local paths or git URLs (cloned shallowly into a cache). A repository that
-cannot be cloned or checked is reported as broken; it never stops the report.
+cannot be cloned or checked is reported as broken; it never stops the report. Credentials in a
+target URL (https://oauth2:<token>@host/...) are used to clone and never shown or stored.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlstack.errors import InvalidInput
+from mlstack.errors import InvalidInput, as_text, one_line
 from mlstack.policy.policy_file import Policy
 from mlstack.policy.versions import is_older, version_key
+from mlstack.urls import redact
 
 GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "git@", "file://")
 # Tips of all branches suffice: the recorded pristine commit is the tip of mlstack/template.
@@ -101,19 +103,24 @@ def fetch(target: str, cache_dir: Path) -> Path:
     """A local working copy of `target`: the path itself, or a shallow clone in the cache."""
     if not is_remote(target):
         return Path(target).expanduser().resolve()
+    from mlstack.gitrepo import SAFE_GIT_CONFIG
+    from mlstack.template import fetch_environment
+
     folder = cache_dir / hashlib.sha256(target.encode()).hexdigest()[:20]
+    git = ["git", *SAFE_GIT_CONFIG]
     if (folder / ".git").exists():
-        steps = [["git", "-C", str(folder), "fetch", "--quiet", "--depth", CLONE_DEPTH, "origin",
+        steps = [[*git, "-C", str(folder), "fetch", "--quiet", "--depth", CLONE_DEPTH, "origin",
                   "+refs/heads/*:refs/remotes/origin/*"],
-                 ["git", "-C", str(folder), "reset", "--quiet", "--hard", "origin/HEAD"]]
+                 [*git, "-C", str(folder), "reset", "--quiet", "--hard", "origin/HEAD"]]
     else:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        steps = [["git", "clone", "--quiet", "--depth", CLONE_DEPTH, "--no-single-branch", target, str(folder)]]
+        steps = [[*git, "clone", "--quiet", "--depth", CLONE_DEPTH, "--no-single-branch", "--end-of-options",
+                  target, str(folder)]]
     for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True)
+        done = subprocess.run(step, capture_output=True, text=True, env=fetch_environment())
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["unknown git error"])[-1]
-            raise RuntimeError(f"cannot fetch {target}: {last}")
+            raise RuntimeError(f"cannot fetch {redact(target)}: {redact(last)}")
     return folder
 
 
@@ -122,17 +129,18 @@ def check_one(target: str, policy: Policy, cache_dir: str, today: str) -> FleetR
     from mlstack.errors import MlstackError
     from mlstack.policy.engine import run_check
 
+    shown = redact(as_text(target))
     try:
         path = fetch(target, Path(cache_dir))
         report = run_check(path, policy, today=dt.date.fromisoformat(today))
     except MlstackError as error:
-        return FleetRow(target, error=error.message)
+        return FleetRow(shown, error=redact(as_text(error.message)))
     except Exception as error:  # noqa: BLE001 - a broken repository is a row, not a crash
-        return FleetRow(target, error=f"{type(error).__name__}: {error}")
+        return FleetRow(shown, error=redact(as_text(f"{type(error).__name__}: {error}")))
     data = report.to_dict()
-    data["repo"] = target
+    data["repo"] = shown
     return FleetRow(
-        repo=target,
+        repo=shown,
         template_version=report.template_version,
         outcome=report.outcome,
         errors=report.count("error"),
@@ -193,12 +201,17 @@ def _cell(row: FleetRow, column: str) -> str:
     return "" if value is None else str(value)
 
 
+def _table_cell(row: FleetRow, column: str) -> str:
+    """A cell for the terminal: control characters escaped, so a repository name can't forge a line."""
+    return one_line(_cell(row, column))
+
+
 def render_table(report: FleetReport) -> str:
     headers = ("repo", "version", "behind", "outcome", "err", "warn", "drift", "failing rules", "waivers", "expired")
-    body = [[_cell(r, c) for c in COLUMNS[:-1]] for r in report.rows]
+    body = [[_table_cell(r, c) for c in COLUMNS[:-1]] for r in report.rows]
     for line, row in zip(body, report.rows, strict=True):
         if row.error:
-            line[3] = f"broken: {row.error}"
+            line[3] = one_line(f"broken: {row.error}")
     widths = [max(len(h), *(len(line[i]) for line in body)) if body else len(h) for i, h in enumerate(headers)]
     widths[3] = min(widths[3], 60)
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]

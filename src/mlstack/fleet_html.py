@@ -180,10 +180,20 @@ def version_chart(versions: dict[str, int]) -> str:
     return "".join(parts)
 
 
+# Inside <script>, `</script>`, `<!--` and `<script` change how the HTML parser reads the rest
+# of the page; U+2028/9 end lines in older JavaScript. JSON may escape all of them.
+JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def embeddable_json(text: str) -> str:
+    """JSON text safe inside a <script> element: characters that markup could act on are escaped."""
+    return "".join(JSON_ESCAPES.get(ch, ch) for ch in text)
+
+
 def render_dashboard(report: FleetReport) -> str:
     from mlstack.fleet import render_json
 
-    data = render_json(report).replace("</", "<\\/")
+    data = embeddable_json(render_json(report))
     return (PAGE.replace("__GENERATED__", html.escape(report.generated_at))
             .replace("__POLICY__", html.escape(report.policy_source))
             .replace("__LATEST__", html.escape(report.latest_version or "unknown"))

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
+from mlstack.errors import one_line
 from mlstack.org_defaults import find_org_defaults
 from mlstack.render import render_project
 from mlstack.template import Template, load_contract, open_template
@@ -71,9 +72,9 @@ def summarize(project: Path, limit: int = 12) -> list[str]:
     for entry in entries[:limit]:
         if entry.is_dir():
             count = sum(1 for f in entry.rglob("*") if f.is_file())
-            lines.append(f"  {entry.name}/  ({count} file{'s' if count != 1 else ''})")
+            lines.append(f"  {one_line(entry.name)}/  ({count} file{'s' if count != 1 else ''})")
         else:
-            lines.append(f"  {entry.name}")
+            lines.append(f"  {one_line(entry.name)}")
     if len(entries) > limit:
         lines.append(f"  ... and {len(entries) - limit} more")
     return lines

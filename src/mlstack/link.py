@@ -16,10 +16,10 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
-from mlstack.errors import InvalidInput, RepoStateError
-from mlstack.gitrepo import Change, open_repo
+from mlstack.errors import InvalidInput, RepoStateError, one_line
+from mlstack.gitrepo import Change, open_repo, signals_held
 from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
-from mlstack.template import load_contract, open_template
+from mlstack.template import decide_source, load_contract, open_template
 
 
 @dataclass
@@ -48,15 +48,15 @@ class AnswersSource:
 def read_link_answers(path: Path) -> AnswersSource:
     """Answers from a flat YAML/JSON mapping, an mlstack answers file, a cookiecutter replay file
     (`{"cookiecutter": {...}}`) or cruft's `.cruft.json` (which also names template and commit)."""
-    import yaml
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     origin = f"--answers-file {path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path, numbers_as_text=True)
     except FileNotFoundError as error:
         raise InvalidInput(f"{origin}: no such file") from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InvalidInput(f"{origin}: cannot be read as YAML or JSON ({type(error).__name__})") from error
+    except (OSError, YamlFileError) as error:
+        raise InvalidInput(f"{origin}: cannot be read as YAML or JSON ({error})") from error
     if isinstance(data, dict) and isinstance(data.get("context"), dict) \
             and isinstance(data["context"].get("cookiecutter"), dict):
         return AnswersSource(_public(data["context"]["cookiecutter"]), origin,
@@ -110,8 +110,10 @@ def link_project(
     provided.add(overrides, "--set")
     spec = template_spec or (source.template if source else None) or (previous.source if previous else None)
     ref = ref or (source.ref if source and not template_spec else None)
+    from_record = not template_spec and not (source and source.template) and previous is not None
+    decided = decide_source(spec, trust=trust, recorded_in=f"{RECORD_PATH} at HEAD" if from_record else None)
 
-    with open_template(spec, ref, trust=trust) as template:
+    with open_template(decided, ref) as template:
         resolved = resolve_answers(template.context, load_contract(template), provided,
                                    None if source is not None else asker)
         if source is not None and source.user_set is not None:
@@ -136,13 +138,16 @@ def link_project(
                    f"{pristine} so that `mlstack update` merges only later template changes.\n"
                    "No project file was changed.\n")
         snapshot = repo.snapshot([PRISTINE_BRANCH, branch])
+        repo.require_room_for(head, tree)
+        snapshot.work_tree = [repo.tree_of(head), tree]
         try:
             link_commit = repo.commit_tree(tree, [head, pristine], message)
             repo.update_branch(PRISTINE_BRANCH, pristine, None, f"mlstack link: render {template.version}")
             repo.checkout_tree(head, link_commit)
             repo.update_branch(branch, link_commit, head, "mlstack link")
         except BaseException:
-            snapshot.restore(repo, [])
+            with signals_held():
+                snapshot.restore(repo)
             raise
         differences = repo.changes(pristine, link_commit, exclude=(RECORD_PATH,))
         return LinkResult(branch, template.source, template.version, pristine, link_commit,
@@ -162,6 +167,11 @@ def _previous_record(repo) -> ProjectRecord | None:
 
 
 def describe_link(result: LinkResult) -> list[str]:
+    """What `mlstack link` prints (names escaped: they come from the repository and template)."""
+    return [one_line(line) for line in _link_summary(result)]
+
+
+def _link_summary(result: LinkResult) -> list[str]:
     lines = [f"Linked {result.branch} to template {result.template_version} ({result.template_source}).",
              f"  pristine render: {result.pristine_commit[:12]} on branch {PRISTINE_BRANCH}",
              f"  link commit:     {result.link_commit[:12]} (adds {RECORD_PATH}; no other file changed)",

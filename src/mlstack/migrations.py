@@ -198,7 +198,7 @@ def _import(path: Path) -> ModuleType:
     sys.dont_write_bytecode = True
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # noqa: BLE001 - a broken template must not crash mlstack
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - a broken template must not crash mlstack
         raise TemplateError(f"migration {path.name} fails to load ({type(error).__name__}: {error})") from error
     finally:
         sys.dont_write_bytecode = previous
@@ -256,6 +256,6 @@ def migrate_files(steps: list[Migration], project: Path, answers: dict[str, Any]
 def _run(step: Migration, function: Callable[..., Any], *args: Any) -> None:
     try:
         function(*args)
-    except Exception as error:  # noqa: BLE001 - report which step broke, then roll back
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - report which step broke, then roll back
         raise TemplateError(f"migration {step.name} failed ({type(error).__name__}: {error}); "
                             "nothing was changed") from error

@@ -55,9 +55,8 @@ def parse_org_defaults(data: Any, source: str) -> OrgDefaults:
 
 def find_org_defaults(explicit: Path | None, template_dir: Path) -> OrgDefaults | None:
     """The organisation defaults that apply to this run, if any."""
-    import yaml
-
     from mlstack.settings import load_settings
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     candidates = [explicit, os.environ.get("MLSTACK_ORG_DEFAULTS") or None, load_settings().get("org_defaults")]
     chosen = next((Path(str(c)).expanduser() for c in candidates if c), None)
@@ -66,12 +65,9 @@ def find_org_defaults(explicit: Path | None, template_dir: Path) -> OrgDefaults 
     if chosen is None:
         return None
     try:
-        text = chosen.read_text(encoding="utf-8")
+        data = read_yaml(chosen, numbers_as_text=True)
     except OSError as error:
         raise InvalidInput(f"organisation defaults {chosen}: cannot be read ({error.strerror or error})") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"organisation defaults {chosen}: not valid YAML ({first})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"organisation defaults {chosen}: {error}") from error
     return parse_org_defaults(data, f"organisation defaults {chosen}")

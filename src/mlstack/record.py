@@ -7,17 +7,29 @@ stay as they are on update, the others follow the template's (possibly changed) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlstack.answers import Asker, Question, _default_renderer, check_known_keys, coerce, questions_of
+from mlstack.answers import (
+    Asker,
+    Question,
+    _default_renderer,
+    check_known_keys,
+    coerce,
+    describe_problem,
+    questions_of,
+    unasked_problems,
+)
 from mlstack.errors import InvalidInput, RepoStateError
 
 RECORD_PATH = ".mlstack/answers.yml"
 PRISTINE_BRANCH = "mlstack/template"
+OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+PRISTINE_BRANCH_NAME = re.compile(r"^mlstack/[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 HEADER = (
     "# Written by mlstack: how this repository was generated. Change answers with\n"
     "# `mlstack update --set KEY=VALUE` rather than by hand; `mlstack check` reads this file.\n"
@@ -58,29 +70,44 @@ class ProjectRecord:
 
 
 def parse_record(text: str, where: str) -> ProjectRecord:
-    """A record from the text of an answers file; RepoStateError names what is wrong."""
-    import yaml
+    """A record from the text of an answers file; RepoStateError names what is wrong.
+
+    The file is committed, so a pull request can change it: every field is checked before it
+    can reach git (a pristine commit that is not an object id, a branch outside mlstack/).
+    """
+    from mlstack.yamlfile import YamlFileError, load_yaml
 
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RepoStateError(f"{where}: not valid YAML; restore it from git (git checkout -- {RECORD_PATH})") \
-            from error
+        data = load_yaml(text, numbers_as_text=True)
+    except YamlFileError as error:
+        raise RepoStateError(f"{where}: {error}; restore it from git (git checkout -- {RECORD_PATH})") from error
     if not isinstance(data, dict) or not isinstance(data.get("template"), dict) \
             or not isinstance(data.get("answers"), dict):
         raise RepoStateError(f"{where}: not an mlstack answers file (needs `template:` and `answers:` mappings)")
     template = data["template"]
     user_set = data.get("user_set") or []
-    if not isinstance(user_set, list):
+    if not isinstance(user_set, list) or not all(isinstance(key, str) for key in user_set):
         raise RepoStateError(f"{where}: user_set must be a list of answer keys")
+    for key in ("source", "version", "pristine_branch", "pristine_commit"):
+        if template.get(key) is not None and not isinstance(template[key], str):
+            raise RepoStateError(f"{where}: template.{key} must be a string")
+    commit = template.get("pristine_commit") or None
+    if commit is not None and not OBJECT_ID.match(commit):
+        raise RepoStateError(f"{where}: template.pristine_commit {commit[:80]!r} is not a git object id; "
+                             f"restore the file from git (git checkout -- {RECORD_PATH})")
+    branch = template.get("pristine_branch") or PRISTINE_BRANCH
+    if not PRISTINE_BRANCH_NAME.match(branch) or ".." in branch or branch.endswith(".lock"):
+        raise RepoStateError(f"{where}: template.pristine_branch {branch[:80]!r} is not a branch under mlstack/ "
+                             f"(mlstack only ever writes {PRISTINE_BRANCH}); restore the file from git")
+    version = data.get("mlstack_version")
     return ProjectRecord(
-        source=str(template.get("source") or ""),
+        source=template.get("source") or "",
         version=str(template.get("version") or ""),
         answers=dict(data["answers"]),
-        user_set=[str(key) for key in user_set],
-        pristine_branch=str(template.get("pristine_branch") or PRISTINE_BRANCH),
-        pristine_commit=str(template["pristine_commit"]) if template.get("pristine_commit") else None,
-        mlstack_version=str(data["mlstack_version"]) if data.get("mlstack_version") else None,
+        user_set=list(user_set),
+        pristine_branch=branch,
+        pristine_commit=commit,
+        mlstack_version=str(version)[:100] if version else None,
     )
 
 
@@ -107,7 +134,7 @@ def read_record(project: Path) -> ProjectRecord:
     if not path.is_file():
         raise RepoStateError(f"{project} has no {RECORD_PATH}, so mlstack did not generate it; "
                              "adopt it first with `mlstack link`")
-    return parse_record(path.read_text(encoding="utf-8"), str(path))
+    return parse_record(path.read_text(encoding="utf-8", errors="replace"), str(path))
 
 
 @dataclass
@@ -179,10 +206,11 @@ def carry_answers(
             answers[key] = default
             result.new_questions[key] = default
 
-    problems = contract.validate(answers) if contract else []
+    given = [*overrides, *(key for key in user_set if key in recorded)]
+    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
     while problems and asker is not None and all(p.field in asked for p in problems):
         for problem in problems:
-            print(f"error: {problem}")
+            print(f"error: {describe_problem(problem)}")
             value = coerce(by_key[problem.field], asker.ask(by_key[problem.field], answers[problem.field],
                                                             check(problem.field)), "prompt")
             answers[problem.field] = result.new_questions[problem.field] = value
@@ -195,11 +223,12 @@ def carry_answers(
             message = (f"template {version} asks a new question, {first.field}, whose default is not valid "
                        f"({first.rule}); answer it with --set {first.field}=VALUE")
         elif first.field in recorded and first.field in user_set and first.field not in overrides:
-            message = (f"your answer {first} is no longer accepted by template {version}; "
+            message = (f"your answer {describe_problem(first)} is no longer accepted by template {version}; "
                        f"change it with --set {first.field}=VALUE")
         else:
-            message = str(first)
-        raise InvalidInput(message, details=[f"error: {message}"] + [f"error: {p}" for p in problems[1:]])
+            message = describe_problem(first)
+        raise InvalidInput(message, details=[f"error: {message}"] + [f"error: {describe_problem(p)}"
+                                                                     for p in problems[1:]])
     result.dropped = [key for key in recorded if key not in by_key]
     return result
 

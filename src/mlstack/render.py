@@ -7,14 +7,19 @@ run leaves no partial project, and an existing non-empty directory is never touc
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
+import signal
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlstack.errors import DestinationExists, TemplateError
+from mlstack.errors import DestinationExists, InvalidInput, TemplateError, one_line
 from mlstack.template import Template
 
 TEMP_PREFIX = ".mlstack-tmp-"
@@ -73,6 +78,7 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     from cookiecutter.environment import StrictEnvironment
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.generate import generate_files
+    from jinja2 import TemplateError as JinjaError
 
     from mlstack.declared_layout import prune_table
     from mlstack.path_safety import check_rendered_tree, check_template_paths
@@ -86,21 +92,69 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     # The pid in the name lets a later run recognise (and remove) the leftovers of a killed one.
     workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=parent))
     try:
-        project = Path(generate_files(repo_dir=str(template.path), context=context,
-                                      output_dir=str(workdir), accept_hooks=run_hooks))
+        with hook_output() as last_words:
+            try:
+                project = Path(generate_files(repo_dir=str(template.path), context=context,
+                                              output_dir=str(workdir), accept_hooks=run_hooks))
+            except FailedHookException as error:
+                status = HOOK_STATUS.search(str(error))
+                if status and int(status.group(1)) in INTERRUPTED_STATUSES:
+                    raise KeyboardInterrupt from error  # Ctrl-C stopped the hook: an interrupt, exit 130
+                said = last_words()
+                raise TemplateError(f"the template's hook failed: {error}" + (f": {said}" if said else "")
+                                    + " (MLSTACK_DEBUG=1 shows its whole output)") from error
         check_rendered_tree(project)
         if not run_hooks:
             apply_declared_effects(project, context["cookiecutter"])
-    except FailedHookException as error:
+    except (CookiecutterException, JinjaError) as error:
         shutil.rmtree(workdir, ignore_errors=True)
-        raise TemplateError(f"the template's hook failed: {error}") from error
-    except CookiecutterException as error:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise TemplateError(f"cannot render the template: {error}") from error
+        where = f" ({error.filename}, line {error.lineno})" if getattr(error, "lineno", None) else ""
+        raise TemplateError(f"cannot render the template: {type(error).__name__}: {error}{where}") from error
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return workdir, project
+
+
+# cookiecutter's FailedHookException says "Hook script failed (exit status: N)".
+HOOK_STATUS = re.compile(r"exit status: (-?\d+)")
+INTERRUPTED_STATUSES = {130, -signal.SIGINT, 128 + signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGTERM}
+
+
+@contextmanager
+def hook_output() -> Iterator[Callable[[], str]]:
+    """What hooks write to stderr is held back: shown after a success, reduced to its last line
+    when a hook fails (so a template's traceback is one line of mlstack's error), and passed
+    through unchanged with MLSTACK_DEBUG=1. cookiecutter's own log of the failure is silenced."""
+    logger = logging.getLogger("cookiecutter")
+    if os.environ.get("MLSTACK_DEBUG"):
+        yield lambda: ""
+        return
+    held = tempfile.TemporaryFile()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(held.fileno(), 2)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)  # its child loggers (cookiecutter.hooks) inherit this
+    failed = True
+
+    def last_words() -> str:
+        held.seek(0)
+        lines = [line.strip() for line in held.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return one_line(lines[-1])[:300] if lines else ""
+
+    try:
+        yield last_words
+        failed = False
+    finally:
+        logger.setLevel(level)
+        os.dup2(saved, 2)
+        os.close(saved)
+        if not failed:
+            held.seek(0)
+            sys.stderr.write(held.read().decode("utf-8", "replace"))
+            sys.stderr.flush()
+        held.close()
 
 
 def apply_declared_effects(project: Path, cookiecutter: Mapping[str, Any]) -> None:
@@ -117,6 +171,9 @@ def apply_declared_effects(project: Path, cookiecutter: Mapping[str, Any]) -> No
 def render_project(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
                    output_dir: Path) -> Path:
     """Render into output_dir/<project_slug>, refusing to write into a non-empty directory."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InvalidInput(f"--output-dir {one_line(str(output_dir))} is a file, not a directory; "
+                           "name a folder (it is created if missing)")
     destination = output_dir / str(answers["project_slug"])
     if not is_empty_or_missing(destination):
         raise DestinationExists(f"{destination} already exists and is not empty; "

@@ -26,14 +26,15 @@ def load_settings() -> dict:
     path = settings_path()
     if not path.is_file():
         return {}
-    import yaml
-
     from mlstack.answers import did_you_mean
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"{path}: not valid YAML ({_first_line(error)})") from error
+        data = read_yaml(path) or {}
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"{path}: {error}") from error
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: must be a mapping of settings")
     for key in data:
@@ -51,6 +52,3 @@ def trusted_template_prefixes() -> list[str]:
     from_env = [p for p in re.split(r"[,\s]+", os.environ.get("MLSTACK_TRUSTED_TEMPLATES", "")) if p]
     return from_env + list(load_settings().get("trusted_templates", []))
 
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

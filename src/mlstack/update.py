@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlstack import __version__
-from mlstack.answers import Asker, parse_set_options
-from mlstack.errors import RepoStateError, TemplateError
+from mlstack.answers import Asker, parse_set_options, shown_value
+from mlstack.errors import RepoStateError, TemplateError, one_line
 from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import (
     Plan,
@@ -30,8 +30,17 @@ from mlstack.migrations import (
     read_migrations,
 )
 from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
-from mlstack.template import BUNDLED, Template, is_git_url, load_contract, open_template
-from mlstack.update_recovery import LOCK_NAME, refuse_if_interrupted, save_progress
+from mlstack.template import (
+    BUNDLED,
+    Template,
+    TemplateSource,
+    decide_source,
+    fetch_environment,
+    load_contract,
+    open_template,
+)
+from mlstack.update_recovery import UpdateLock, refuse_if_interrupted, roll_back, update_lock
+from mlstack.urls import redact
 
 UPDATE_BRANCH_PREFIX = "mlstack/update-"
 CONFLICT_KINDS = {
@@ -106,15 +115,26 @@ def update_project(
     trust: bool = False,
     template_spec: str | None = None,
     run_template_code: bool = True,
+    repo: GitRepo | None = None,
 ) -> UpdateResult:
     """Merge template version `to` (default: the latest) into the checked-out branch.
 
     run_template_code False (dry runs only, for `mlstack diff`) renders without the template's
-    hooks, question validators or migration code; see render_version.
+    hooks, question validators or migration code; see render_version. A dry run writes
+    nothing into the repository, not even git objects (they go to a scratch object store,
+    which `diff` keeps open, passing its `repo`, until it has shown the patch).
     """
     if not run_template_code and not dry_run:
         raise ValueError("an update that writes must run the template's hooks and migrations")
-    repo = open_repo(project)
+    repo = repo or open_repo(project)
+    if dry_run:
+        with repo.scratch_objects():
+            return _update(repo, to, set_options, asker, True, branch, trust, template_spec, run_template_code)
+    return _update(repo, to, set_options, asker, False, branch, trust, template_spec, run_template_code)
+
+
+def _update(repo: GitRepo, to: str | None, set_options: list[str] | None, asker: Asker | None, dry_run: bool,
+            branch: bool, trust: bool, template_spec: str | None, run_template_code: bool) -> UpdateResult:
     # Before the clean-tree check: a killed update is what usually dirtied the tree.
     refuse_if_interrupted(repo)
     if not dry_run:
@@ -123,14 +143,17 @@ def update_project(
     if head_branch is None:
         raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
     record = head_record(repo)
+    # Trust is decided here, before any git command or connection names the source: the recorded
+    # one comes from a file a pull request can change.
+    source = decide_source(template_spec or record.source, trust=trust,
+                           recorded_in=None if template_spec else f"{RECORD_PATH} at HEAD")
     if head_branch == record.pristine_branch:
         raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
                              "check out your own branch (e.g. git switch main) and update that")
     overrides = parse_set_options(set_options or [])
-    with _locked(repo, not dry_run):
+    with _locked(repo, not dry_run) as lock:
         base = locate_pristine(repo, record)
-        with open_template(template_spec or record.source, target_ref(record, to, template_spec),
-                           trust=trust) as template:
+        with open_template(source, target_ref(source, to)) as template:
             _check_bundled_version(template, to)
             rendered = render_version(repo, template, record, overrides, asker, base,
                                       run_template_code=run_template_code)
@@ -161,70 +184,78 @@ def update_project(
                 merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of("HEAD"), rendered.tree)
                 result.conflicts, result.kept, _ = classify(merge)
                 return result
-            return _apply(repo, result, base, rendered, new_record, template, branch)
+            return _apply(repo, result, base, rendered, new_record, template, branch, lock)
 
 
 def _apply(repo: GitRepo, result: UpdateResult, base: PristineBase, rendered: Rendered,
-           new_record: ProjectRecord, template: Template, branch: bool) -> UpdateResult:
-    """Every write of an update, undone as a whole if any step fails."""
+           new_record: ProjectRecord, template: Template, branch: bool, lock: UpdateLock) -> UpdateResult:
+    """Every write of an update, undone as a whole if any step fails.
+
+    Everything is first built as git objects (migrations run in a scratch checkout); the lock
+    file records what to restore, including how the work tree will move, before each write.
+    """
     target = result.branch
     if branch:
         target = update_branch_name(repo, rendered.template_version)
-    snapshot = repo.snapshot([base.branch, result.branch])
-    # Kept in the lock file until the update ends: what `mlstack update --recover` restores if
-    # this process is killed before it can undo a failure itself.
-    save_progress(repo, snapshot, [target] if branch else [])
-    created: list[str] = []
+    start = repo.rev("HEAD") or ""
+    snapshot = repo.snapshot([base.branch, result.branch], [target] if branch else [])
+    lock.record(snapshot)
     try:
         if rendered.commit != base.tip or base.branch_missing:
             repo.update_branch(base.branch, rendered.commit, None if base.branch_missing else base.tip,
                                f"mlstack update: render template {rendered.template_version}")
         if branch:
-            repo.run("checkout", "--quiet", "-b", target)
-            created.append(target)
+            repo.switch_to_new_branch(target)
             result.branch = target
-        head = repo.rev("HEAD") or ""
-        head = _run_file_migrations(repo, result, rendered, template, target, head)
+        head = _run_file_migrations(repo, result, rendered, template, start)
         merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of(head), rendered.tree)
         result.conflicts, result.kept, staged = classify(merge)
-        final_tree = write_record(repo, merge.tree, new_record)
+        tree = merge.tree
+        if result.conflicts:
+            tree = repo.relabel_conflict_markers(tree, [c.path for c in result.conflicts], merge.oids, {
+                "ours": target, "theirs": f"template {result.to_version}", "base": f"template {result.from_version}"})
+        final_tree = write_record(repo, tree, new_record)
         message = merge_message(result, new_record, target)
+        repo.require_room_for(start, final_tree)  # before the record: a refusal moves nothing
+        snapshot.work_tree = [repo.tree_of(start), final_tree]
+        lock.record(snapshot)
         if not result.conflicts:
             merge_commit = repo.commit_tree(final_tree, [head, rendered.commit], message)
-            repo.checkout_tree(head, merge_commit)
-            repo.update_branch(target, merge_commit, head, f"mlstack update: merge template {result.to_version}")
+            repo.checkout_tree(start, final_tree)
+            repo.update_branch(target, merge_commit, start, f"mlstack update: merge template {result.to_version}")
             result.merge_commit = merge_commit
             result.status = "updated"
         else:
-            repo.checkout_tree(head, final_tree)
+            repo.checkout_tree(start, final_tree)
             repo.stage_conflicts(staged)
-            repo.relabel_conflict_markers([c.path for c in result.conflicts], merge.oids, {
-                "ours": target, "theirs": f"template {result.to_version}", "base": f"template {result.from_version}"})
+            if head != start:
+                repo.update_branch(target, head, start, "mlstack update: template migrations")
             conflict_list = "".join(f"#\t{c.path}\n" for c in result.conflicts)
             repo.start_merge_state(rendered.commit, f"{message}\n# Conflicts:\n{conflict_list}", head)
             result.status = "conflicts"
-    except BaseException:
-        snapshot.restore(repo, created)
+    except BaseException as failure:
+        roll_back(repo, snapshot, lock, failure)
         raise
+    lock.settle()
     return result
 
 
 def _run_file_migrations(repo: GitRepo, result: UpdateResult, rendered: Rendered, template: Template,
-                         target: str, head: str) -> str:
-    """Run the migrations' file steps on the work tree and commit them on their own; new HEAD."""
+                         head: str) -> str:
+    """Run the migrations' file steps on a scratch checkout of `head`; their commit (or `head`)."""
     steps = [step for step in rendered.plan.steps if step.files_step]
     if not steps:
         return head
-    ran = migrate_files(steps, repo.root, dict(rendered.answers.answers))
-    repo.run("add", "--all")
-    tree = repo.run("write-tree").strip()
+    with repo.scratch_checkout(head) as (folder, env):
+        ran = migrate_files(steps, folder, dict(rendered.answers.answers))
+        repo.run("add", "--all", env=env)
+        tree = repo.run("write-tree", env=env).strip()
     if tree == repo.tree_of(head):
         return head
     lines = "".join(f"- {step}\n" for step in ran)
     message = (f"Migrate for template {rendered.template_version} (mlstack update)\n\n"
                f"Steps shipped with the template, run before merging it:\n{lines}")
     commit = repo.commit_tree(tree, [head], message)
-    repo.update_branch(target, commit, head, "mlstack update: template migrations")
     result.migration_commit = commit
     return commit
 
@@ -289,28 +320,25 @@ def locate_pristine(repo: GitRepo, record: ProjectRecord) -> PristineBase:
     return PristineBase(commit, branch, tip)
 
 
-def target_ref(record: ProjectRecord, to: str | None, template_spec: str | None) -> str | None:
+def target_ref(source: TemplateSource, to: str | None) -> str | None:
     """The template ref to render: --to, else the highest version tag of a git template."""
-    source = template_spec or record.source
-    if source == BUNDLED:
+    if source.location == BUNDLED:
         return None
     if to:
         return to
-    if is_git_url(source):
+    if source.is_git:
         return latest_tag(source)
     return None
 
 
-def latest_tag(url: str) -> str | None:
+def latest_tag(source: TemplateSource) -> str | None:
     """The highest version-looking tag of a template repository; None means its default branch."""
-    if url.startswith("gh:"):
-        url = f"https://github.com/{url[3:]}.git"
-    elif url.startswith("gl:"):
-        url = f"https://gitlab.com/{url[3:]}.git"
-    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", url], capture_output=True, text=True)
+    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", "--end-of-options", source.location],
+                          capture_output=True, text=True, env=fetch_environment())
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise TemplateError(f"cannot list the versions of template {url}: {lines[-1] if lines else 'git failed'}")
+        raise TemplateError(f"cannot list the versions of template {source.shown}: "
+                            f"{redact(lines[-1]) if lines else 'git failed'}")
     tags = [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
     return highest_version(tags)
 
@@ -379,16 +407,21 @@ def head_record(repo: GitRepo) -> ProjectRecord:
 
 
 @contextmanager
-def _locked(repo: GitRepo, enabled: bool) -> Iterator[None]:
+def _locked(repo: GitRepo, enabled: bool) -> Iterator[UpdateLock | None]:
     if not enabled:
-        yield
+        yield None
         return
-    with repo.lock(LOCK_NAME, "mlstack update"):
-        yield
+    with update_lock(repo) as lock:
+        yield lock
 
 
 def describe(result: UpdateResult) -> list[str]:
-    """The summary printed after an update (or a dry run)."""
+    """The summary printed after an update (or a dry run); names from the repository and the
+    template are escaped, so none can move the cursor or forge a line."""
+    return [one_line(line) for line in _summary(result)]
+
+
+def _summary(result: UpdateResult) -> list[str]:
     lines: list[str] = []
     versions = f"{result.from_version} -> {result.to_version}"
     if result.status == "up-to-date":
@@ -440,11 +473,12 @@ def _answer_lines(answers: CarriedAnswers | None) -> list[str]:
         return []
     lines = []
     for key, value in answers.new_questions.items():
-        lines.append(f"  new question {key} = {value!r}")
+        lines.append(f"  new question {key} = {shown_value(value)}")
     for key, (old, new) in answers.followed_defaults.items():
-        lines.append(f"  {key}: {old!r} -> {new!r} (you never set it, so it follows the template's default)")
+        lines.append(f"  {key}: {shown_value(old)} -> {shown_value(new)} (you never set it, so it follows the "
+                     "template's default)")
     for key, (old, new) in answers.changed_by_set.items():
-        lines.append(f"  {key}: {old!r} -> {new!r} (--set)")
+        lines.append(f"  {key}: {shown_value(old)} -> {shown_value(new)} (--set)")
     for key in answers.dropped:
         lines.append(f"  {key}: no longer asked by the template (dropped)")
     return ["Answers:", *lines] if lines else []

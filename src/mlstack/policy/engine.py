@@ -46,10 +46,14 @@ class CheckReport:
         return sum(1 for f in self.findings if f.rule == "TPL002")
 
     def to_dict(self) -> dict[str, Any]:
+        from mlstack.errors import as_text
+        from mlstack.urls import redact
+
         return {
-            "repo": self.repo,
+            "repo": as_text(self.repo),
             "policy": self.policy_source,
-            "template": {"source": self.template_source, "version": self.template_version},
+            "template": {"source": redact(as_text(self.template_source)) if self.template_source else None,
+                         "version": self.template_version},
             "outcome": self.outcome,
             "exit_code": self.exit_code,
             "counts": {sev: self.count(sev) for sev in ("error", "warning", "info")} | {
@@ -66,6 +70,10 @@ def select_rules(policy: Policy, select: list[str] | None = None, ignore: list[s
     """Rule ids to run: policy selection narrowed by --select and --ignore (ids or prefixes)."""
     known = list(all_rules())
     for selector in (select or []) + (ignore or []):
+        if not selector.strip():
+            # A prefix test would match every rule: `--ignore ""` must not switch all of them off.
+            raise InvalidInput("--select/--ignore: an empty rule id or prefix matches every rule; "
+                               "name a rule id (SEC301) or family (SEC)")
         if not any(rule == selector or rule.startswith(selector) for rule in known):
             from mlstack.answers import did_you_mean
 
@@ -86,8 +94,10 @@ def run_check(root: Path, policy: Policy, *, select: list[str] | None = None, ig
     rules = all_rules()
     chosen = select_rules(policy, select, ignore)
     facts = RepoFacts(root)
-    waivers = load_waivers(facts.root)
-    report = CheckReport(str(root), policy.source, facts.template.get("source"), facts.template_version, chosen)
+    waivers = load_waivers(facts)
+    source = facts.template.get("source")
+    report = CheckReport(str(root), policy.source, source if isinstance(source, str) else None,
+                         facts.template_version, chosen)
     findings: list[Finding] = []
     for rule_id in chosen:
         rule = rules[rule_id]()

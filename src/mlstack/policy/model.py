@@ -49,7 +49,12 @@ class Finding:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value not in (None, "")}
+        from mlstack.errors import as_text
+
+        data = {key: value for key, value in asdict(self).items() if value not in (None, "")}
+        if "path" in data:
+            data["path"] = as_text(data["path"])
+        return data
 
 
 @dataclass
@@ -90,11 +95,15 @@ class Rule:
         raise NotImplementedError
 
     def run(self, repo: RepoFacts, params: Params, severity: str | None = None) -> Iterator[Finding]:
-        """Findings with the rule's id, severity and fix filled in (a str is a bare message)."""
+        """Findings with the rule's id, severity and fix filled in (a str is a bare message).
+
+        The policy's severity wins; else a finding keeps its own (a file a rule could not read
+        is a warning of an error rule); else it gets the rule's.
+        """
         for item in self.check(repo, params):
             finding = item if isinstance(item, Finding) else Finding(self.id, "", str(item))
             finding.rule = self.id
-            finding.severity = severity or self.severity
+            finding.severity = severity or finding.severity or self.severity
             finding.fix = finding.fix or self.fix
             yield finding
 

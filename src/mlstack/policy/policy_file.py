@@ -43,6 +43,9 @@ def _did_you_mean(word: str, options) -> str:
 
 def _rule_selector(value: Any, where: str, known: list[str]) -> str:
     text = str(value)
+    if not text.strip():
+        raise InvalidInput(f"{where}: an empty rule id or prefix matches every rule; name a rule id (SEC301) "
+                           "or family (SEC)")
     if not any(rule == text or rule.startswith(text) for rule in known):
         raise InvalidInput(f"{where}: no rule or rule family {text!r}{_did_you_mean(text, known)}")
     return text
@@ -114,19 +117,16 @@ def _parse_params(data: Any, source: str) -> Params:
 
 
 def _read_yaml(path: Path, source: str) -> Any:
-    import yaml
+    from mlstack.yamlfile import YamlFileError, read_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_yaml(path)
     except FileNotFoundError as error:
         raise InvalidInput(f"--policy {source}: no such file") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"--policy {source}: cannot be read ({error})") from error
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"{source}: not valid YAML ({first})") from error
+    except OSError as error:
+        raise InvalidInput(f"--policy {source}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"{source}: {error}") from error
 
 
 def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
@@ -139,18 +139,31 @@ def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
     path = Path(spec).expanduser()
     if not path.is_absolute() and not path.exists() and repo_root is not None and (repo_root / spec).exists():
         path = repo_root / spec
+        # The checked repository is not trusted: its policy file must not be a link out of it.
+        root = repo_root.resolve()
+        if root not in path.resolve().parents:
+            raise InvalidInput(f"--policy {spec}: links outside the checked repository; mlstack never follows "
+                               "such links")
     return parse_policy(_read_yaml(path, spec), spec)
 
 
 def _load_from_git(url: str, path: str, ref: str | None, spec: str) -> Policy:
+    from mlstack.template import fetch_environment
+    from mlstack.urls import redact
+
     workdir = Path(tempfile.mkdtemp(prefix="mlstack-policy-"))
     try:
-        clone = ["git", "clone", "--quiet", "--depth", "1", *(["--branch", ref] if ref else []), url,
-                 str(workdir / "p")]
-        done = subprocess.run(clone, capture_output=True, text=True)
+        clone = ["git", "clone", "--quiet", "--depth", "1", *([f"--branch={ref}"] if ref else []),
+                 "--end-of-options", url, str(workdir / "p")]
+        done = subprocess.run(clone, capture_output=True, text=True, env=fetch_environment())
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise InvalidInput(f"--policy {spec}: cannot clone {url} ({last})")
-        return parse_policy(_read_yaml(workdir / "p" / path, spec), spec)
+            raise InvalidInput(f"--policy {redact(spec)}: cannot clone {redact(url)} ({redact(last)})")
+        shown = redact(spec)
+        clone_root = (workdir / "p").resolve()
+        file = (workdir / "p" / path).resolve()
+        if clone_root not in file.parents:
+            raise InvalidInput(f"--policy {shown}: {path!r} is not a file inside that repository")
+        return parse_policy(_read_yaml(file, shown), shown)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Read-only facts about one repository, loaded lazily and cached for all rules.
 
 Nothing here runs template code or hooks: the pristine render is read from the git
-pristine commit, Terraform is parsed with python-hcl2, YAML with safe_load.
+pristine commit, Terraform is parsed with python-hcl2, YAML with mlstack.yamlfile.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mlstack.gitrepo import SAFE_GIT_CONFIG
+
 ANSWERS_FILE = ".mlstack/answers.yml"
 WAIVERS_FILE = ".mlstack/waivers.yml"
 SKIPPED_DIRS = {".git", ".venv", "venv", ".local", "node_modules", "__pycache__", ".terraform", ".pytest_cache",
                 ".ruff_cache", "mlruns", "spark-warehouse"}
+
+
+def _is_file_or_link(path: Path) -> bool:
+    return path.is_symlink() or path.is_file()
 
 
 def glob_match(path: str, pattern: str) -> bool:
@@ -29,16 +35,23 @@ def glob_match(path: str, pattern: str) -> bool:
 
 
 class RepoFacts:
-    """Lazily loaded view of a repository for the rules."""
+    """Lazily loaded view of a repository for the rules.
+
+    Everything in the repository is attacker-controlled (a fleet checks other teams' repos):
+    files are read only when their real path stays inside the repository, names are kept as
+    the bytes git lists (os.fsdecode), and git never runs the repository's own fsmonitor.
+    """
 
     def __init__(self, root: Path):
         self.root = root.resolve()
         self._text: dict[str, str | None] = {}
+        self.unreadable: dict[str, str] = {}  # path -> why it was not read
         self.problems: list[str] = []  # facts that could not be loaded (reported by TPL004)
 
     # --- git ----------------------------------------------------------------------------
     def git(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, input=input)
+        return subprocess.run(["git", *SAFE_GIT_CONFIG, "-C", str(self.root), *args], capture_output=True,
+                              input=input)
 
     @cached_property
     def is_git(self) -> bool:
@@ -46,12 +59,15 @@ class RepoFacts:
 
     @cached_property
     def files(self) -> list[str]:
-        """Files that are (or would be) committed: git's view when there is a git repo."""
+        """Files that are (or would be) committed: git's view when there is a git repo.
+
+        Symlinks are listed too (git commits them), so a reader can say it did not follow one.
+        """
         if self.is_git:
             listed = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
             if listed.returncode == 0:
-                names = [n for n in listed.stdout.decode("utf-8", "replace").split("\0") if n]
-                return sorted(n for n in set(names) if (self.root / n).is_file())
+                names = {os.fsdecode(n) for n in listed.stdout.split(b"\0") if n}
+                return sorted(n for n in names if _is_file_or_link(self.root / n))
         found = []
         for folder, dirs, names in os.walk(self.root):
             dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
@@ -59,40 +75,76 @@ class RepoFacts:
                 found.append((Path(folder) / name).relative_to(self.root).as_posix())
         return sorted(found)
 
+    def inside(self, path: str) -> Path | None:
+        """The real location of `path` when reading it stays inside the repository, else None."""
+        real = Path(os.path.realpath(self.root / path))
+        if real == self.root or self.root in real.parents:
+            return real
+        self.unreadable[path] = "it links outside the repository, and mlstack never follows such links"
+        return None
+
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        """A file's bytes, or None (with the reason in `unreadable`) when missing, too large,
+        unreadable or reached through a link that leaves the repository. Not cached: rules
+        that scan every file read each once."""
+        real = self.inside(path)
+        if real is None:
+            return None
+        try:
+            with open(real, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if limit is not None and size > limit:
+                    self.unreadable[path] = f"it is larger than {limit // (1024 * 1024)} MiB ({size:,} bytes)"
+                    return None
+                return handle.read()
+        except FileNotFoundError:
+            pass  # absent: not a reason to report
+        except IsADirectoryError:
+            self.unreadable[path] = "it is a directory"
+        except OSError as error:
+            self.unreadable[path] = f"it cannot be read ({error.strerror or error})"
+        return None
+
     def read_text(self, path: str) -> str | None:
-        """A file's text, or None when it is missing, binary or unreadable."""
+        """A text file's content, or None when it is missing, binary, not UTF-8 or not readable."""
         if path not in self._text:
+            data = self.read_bytes(path)
             try:
-                data = (self.root / path).read_bytes()
-                self._text[path] = None if b"\0" in data[:8192] else data.decode("utf-8")
-            except (OSError, UnicodeDecodeError):
+                self._text[path] = None if data is None or b"\0" in data[:8192] else data.decode("utf-8")
+            except UnicodeDecodeError:
                 self._text[path] = None
         return self._text[path]
 
     def size(self, path: str) -> int:
+        real = self.inside(path)
         try:
-            return (self.root / path).stat().st_size
+            return real.stat().st_size if real is not None else 0
         except OSError:
             return 0
 
     # --- mlstack metadata -----------------------------------------------------------------
     @cached_property
     def answers_document(self) -> dict[str, Any] | None:
-        import yaml
+        from mlstack.yamlfile import YamlFileError, load_yaml
 
-        text = self.read_text(ANSWERS_FILE)
-        if text is None:
-            self.problems.append(f"{ANSWERS_FILE} is missing: this repository was not generated (or linked) by mlstack")
+        data = self.read_bytes(ANSWERS_FILE)
+        if data is None:
+            why = self.unreadable.get(ANSWERS_FILE, "")
+            if why and "links outside" in why:
+                self.problems.append(f"{ANSWERS_FILE} is not read: {why}")
+            else:
+                self.problems.append(f"{ANSWERS_FILE} is missing: this repository was not generated "
+                                     "(or linked) by mlstack")
             return None
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            self.problems.append(f"{ANSWERS_FILE} is not valid YAML ({str(error).splitlines()[0]})")
+            document = load_yaml(data, numbers_as_text=True)
+        except YamlFileError as error:
+            self.problems.append(f"{ANSWERS_FILE}: {error}")
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
+        if not isinstance(document, dict) or not isinstance(document.get("answers"), dict):
             self.problems.append(f"{ANSWERS_FILE} lacks an `answers:` mapping")
             return None
-        return data
+        return document
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -106,15 +158,17 @@ class RepoFacts:
     @property
     def template_version(self) -> str | None:
         version = self.template.get("version")
-        return str(version) if version not in (None, "") else None
+        return version if isinstance(version, str) and version else None
 
     @cached_property
     def pristine_files(self) -> dict[str, bytes] | None:
         """The pristine render (path → bytes) at the recorded commit, or None when unavailable."""
+        from mlstack.record import OBJECT_ID
+
         commit = self.template.get("pristine_commit")
-        if not commit or not self.is_git:
+        if not isinstance(commit, str) or not OBJECT_ID.match(commit) or not self.is_git:
             return None
-        listing = self.git("ls-tree", "-r", "-z", "--full-tree", str(commit))
+        listing = self.git("ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit)
         if listing.returncode != 0:
             return None
         entries = []
@@ -124,7 +178,7 @@ class RepoFacts:
             meta, _, name = record.partition(b"\t")
             mode, kind, sha = meta.split()
             if kind == b"blob":
-                entries.append((name.decode("utf-8", "replace"), sha.decode()))
+                entries.append((os.fsdecode(name), sha.decode()))
         batch = self.git("cat-file", "--batch", input="".join(f"{sha}\n" for _, sha in entries).encode())
         if batch.returncode != 0:
             return None
@@ -139,30 +193,32 @@ class RepoFacts:
     @cached_property
     def managed_patterns(self) -> list[str]:
         """Globs of files the template manages, as recorded in the pristine render's answers file."""
-        import yaml
+        from mlstack.yamlfile import YamlFileError, load_yaml
 
         source = None
         if self.pristine_files and ANSWERS_FILE in self.pristine_files:
-            source = self.pristine_files[ANSWERS_FILE].decode("utf-8", "replace")
-        elif self.read_text(ANSWERS_FILE):
-            source = self.read_text(ANSWERS_FILE)
+            source = self.pristine_files[ANSWERS_FILE]
+        elif self.answers_document is not None:
+            source = self.read_bytes(ANSWERS_FILE)
         try:
-            data = yaml.safe_load(source or "") or {}
-        except yaml.YAMLError:
+            data = load_yaml(source or b"", numbers_as_text=True) or {}
+        except YamlFileError:
             return []
-        managed = (data.get("template") or {}).get("managed") if isinstance(data, dict) else None
-        return [str(p) for p in managed] if isinstance(managed, list) else []
+        template = data.get("template") if isinstance(data, dict) else None
+        managed = template.get("managed") if isinstance(template, dict) else None
+        return [p for p in managed if isinstance(p, str)] if isinstance(managed, list) else []
 
     # --- parsed content -----------------------------------------------------------------
     def yaml(self, path: str) -> Any:
-        import yaml
+        """A YAML file of the repository, parsed within mlstack's limits; None when it can't be."""
+        from mlstack.yamlfile import YamlFileError, load_yaml
 
-        text = self.read_text(path)
-        if text is None:
+        data = self.read_bytes(path)
+        if data is None:
             return None
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
+            return load_yaml(data)
+        except YamlFileError:
             return None
 
     @cached_property

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+from urllib.parse import quote
 
 from mlstack import __version__
+from mlstack.errors import one_line
 from mlstack.policy.engine import CheckReport
 from mlstack.policy.model import ERROR, FAMILIES, INFO, WARNING, all_rules
 
@@ -21,9 +24,12 @@ FALLBACK_LOCATION = ".mlstack/answers.yml"
 
 
 def render_text(report: CheckReport) -> str:
+    """The terminal report; every line is escaped, so names in the repository can't forge one."""
+    from mlstack.urls import redact
+
     rules = all_rules()
     lines = [f"mlstack check {report.repo}",
-             f"  template {report.template_version or 'unknown'} from {report.template_source or 'unknown'}; "
+             f"  template {report.template_version or 'unknown'} from {redact(report.template_source or 'unknown')}; "
              f"policy: {report.policy_source}"]
     for family, description in FAMILIES.items():
         in_family = [r for r in report.rules if rules[r].family == family]
@@ -32,7 +38,7 @@ def render_text(report: CheckReport) -> str:
         failing = [f for f in report.findings if rules[f.rule].family == family]
         waived = [f for f in report.waived if rules[f.rule].family == family]
         passed = len({*in_family} - {f.rule for f in failing + waived})
-        lines.append(f"\n{family} — {description}: {passed}/{len(in_family)} rules pass")
+        lines += ["", f"{family} — {description}: {passed}/{len(in_family)} rules pass"]
         for finding in failing:
             where = f" {finding.location()}" if finding.path else ""
             lines.append(f"  {MARKS[finding.severity]} {finding.rule} [{finding.severity}]{where}: {finding.message}")
@@ -43,9 +49,10 @@ def render_text(report: CheckReport) -> str:
             lines.append(f"  ~ {finding.rule} waived{(' ' + finding.location()) if finding.path else ''} "
                          f"until {waiver.get('expires')} ({waiver.get('owner')}): {waiver.get('reason')}")
     counts = ", ".join(f"{report.count(s)} {s}{'s' if report.count(s) != 1 else ''}" for s in (ERROR, WARNING, INFO))
-    lines.append(f"\n{counts}, {len(report.waived)} waived → {OUTCOME_TEXT[report.outcome]} "
+    lines.append("")
+    lines.append(f"{counts}, {len(report.waived)} waived → {OUTCOME_TEXT[report.outcome]} "
                  f"(exit {report.exit_code})")
-    return "\n".join(lines)
+    return "\n".join(one_line(line) for line in lines)
 
 
 def render_json(report: CheckReport) -> str:
@@ -70,7 +77,7 @@ def render_markdown(report: CheckReport) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return one_line(str(text)).replace("|", "\\|")
 
 
 def render_sarif(report: CheckReport) -> str:
@@ -93,7 +100,8 @@ def render_sarif(report: CheckReport) -> str:
     results = []
     for finding in report.findings + report.waived:
         region = {"startLine": finding.line} if finding.line else None
-        location = {"artifactLocation": {"uri": finding.path or FALLBACK_LOCATION, "uriBaseId": "%SRCROOT%"}}
+        location = {"artifactLocation": {"uri": artifact_uri(finding.path or FALLBACK_LOCATION),
+                                         "uriBaseId": "%SRCROOT%"}}
         if region:
             location["region"] = region
         result = {
@@ -120,6 +128,15 @@ def render_sarif(report: CheckReport) -> str:
         }],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def artifact_uri(path: str) -> str:
+    """A repository path as SARIF wants it: a relative URI reference, every unsafe byte %-encoded.
+
+    Spaces, `#`, `?`, `%`, `:` (a first segment with one would read as a scheme), newlines,
+    non-ASCII and bytes that are not UTF-8 are all encoded; `/` separates segments.
+    """
+    return quote(os.fsencode(path), safe="/")
 
 
 RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif, "markdown": render_markdown}

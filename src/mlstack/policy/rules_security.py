@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
-from mlstack.policy.model import ERROR, Finding, Rule, register
+from mlstack.policy.model import ERROR, WARNING, Finding, Rule, register
 from mlstack.policy.repo import glob_match
 
 SECRET_PATTERNS = {
@@ -25,6 +26,28 @@ SECRET_PATTERNS = {
 REFERENCE = re.compile(r"\$\{|\$\(|\$\[|secrets\.|var\.|vars\.|env\.|<[A-Z_-]+>|^x+$|changeme|example", re.I)
 
 
+# Larger files are named as not scanned rather than read whole into memory.
+MAX_SCANNED_BYTES = 32 * 1024 * 1024
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def scannable_texts(data: bytes) -> list[str]:
+    """Every reading of a file's bytes in which a credential could be seen, line numbers kept.
+
+    A byte-order mark decides the encoding; otherwise the bytes are read as UTF-8 with
+    replacement (one bad byte hides nothing), and when they hold NULs also without them, which
+    is UTF-16 or UTF-32 text without a mark (or text inside a binary file).
+    """
+    for mark, codec in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return [data[len(mark):].decode(codec, "replace")]
+    texts = [data.decode("utf-8", "replace")]
+    if b"\0" in data:
+        texts.append(data.replace(b"\0", b"").decode("utf-8", "replace"))
+    return texts
+
+
 @register
 class SEC301(Rule):
     """No credentials (tokens, keys, private keys, passwords) in any file."""
@@ -35,20 +58,35 @@ class SEC301(Rule):
 
     def check(self, repo, params):
         for path in repo.files:
-            text = repo.read_text(path)
-            if not text:
+            data = repo.read_bytes(path, limit=MAX_SCANNED_BYTES)
+            if data is None:
+                reason = repo.unreadable.get(path)
+                if reason and reason != "it is a directory":
+                    yield Finding(self.id, WARNING, f"not scanned for credentials: {reason}", path,
+                                  fix="check this file by hand, or remove it from the repository")
                 continue
-            for number, line in enumerate(text.splitlines(), 1):
-                for kind, pattern in SECRET_PATTERNS.items():
-                    match = pattern.search(line)
-                    if not match:
+            reported: set[int] = set()
+            for text in scannable_texts(data):
+                for number, line in enumerate(text.split("\n"), 1):
+                    if number in reported:
                         continue
-                    value = match.group(match.lastindex or 0)
-                    if kind == "hard-coded credential" and REFERENCE.search(value):
-                        continue
-                    # Never echo the secret itself: only what it looks like and where it is.
-                    yield Finding(self.id, ERROR, f"looks like a {kind}", path, number)
-                    break
+                    kind = _credential_in(line)
+                    if kind:
+                        reported.add(number)
+                        # Never echo the secret itself: only what it looks like and where it is.
+                        yield Finding(self.id, ERROR, f"looks like a {kind}", path, number)
+
+
+def _credential_in(line: str) -> str | None:
+    for kind, pattern in SECRET_PATTERNS.items():
+        match = pattern.search(line)
+        if not match:
+            continue
+        value = match.group(match.lastindex or 0)
+        if kind == "hard-coded credential" and REFERENCE.search(value):
+            continue
+        return kind
+    return None
 
 
 @register

@@ -60,10 +60,12 @@ class TPL002(Rule):
         for path, content in sorted(pristine.items()):
             if path == ANSWERS_FILE or not any(glob_match(path, p) for p in repo.managed_patterns):
                 continue
-            current = repo.root / path
-            if not current.is_file():
+            current = repo.read_bytes(path)
+            if current is None and "links outside" in repo.unreadable.get(path, ""):
+                yield Finding(self.id, WARNING, "managed file is a link out of the repository", path)
+            elif current is None:
                 yield Finding(self.id, WARNING, "managed file was deleted", path)
-            elif current.read_bytes() != content:
+            elif current != content:
                 yield Finding(self.id, WARNING, "managed file differs from the template's render", path)
 
 

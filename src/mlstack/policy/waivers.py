@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mlstack.errors import InvalidInput
 from mlstack.policy.model import ERROR, WARNING, Finding, Rule, matches, register
-from mlstack.policy.repo import WAIVERS_FILE, glob_match
+from mlstack.policy.repo import WAIVERS_FILE, RepoFacts, glob_match
 
 REQUIRED = ("rule", "reason", "owner", "expires")
 OPTIONAL = ("path",)
@@ -41,23 +40,32 @@ class Waiver:
         return data
 
 
-def load_waivers(repo_root: Path) -> list[Waiver]:
-    """Parse the repository's waivers file; structural problems are one-line InvalidInput errors."""
-    import yaml
+def load_waivers(repo: RepoFacts) -> list[Waiver]:
+    """Parse the repository's waivers file; structural problems are one-line InvalidInput errors.
 
-    path = repo_root / WAIVERS_FILE
-    if not path.is_file():
+    The file is read like every other file of the checked repository: never through a link
+    that leaves it, and with mlstack's YAML limits.
+    """
+    from mlstack.yamlfile import YamlFileError, load_yaml
+
+    raw = repo.read_bytes(WAIVERS_FILE)
+    if raw is None:
+        reason = repo.unreadable.get(WAIVERS_FILE, "")
+        if "links outside" in reason:
+            raise InvalidInput(f"{WAIVERS_FILE}: not read, {reason}: waivers must live in the repository "
+                               "they waive (outside the repository)")
+        if reason:
+            raise InvalidInput(f"{WAIVERS_FILE}: not read, {reason}")
         return []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise InvalidInput(f"{WAIVERS_FILE}: not valid YAML ({first})") from error
+        data = load_yaml(raw)
+    except YamlFileError as error:
+        raise InvalidInput(f"{WAIVERS_FILE}: {error}") from error
     if data is None:
         return []
     if not isinstance(data, dict) or set(data) != {"waivers"} or not isinstance(data["waivers"], list):
         raise InvalidInput(f"{WAIVERS_FILE}: must be a mapping with one key, `waivers:`, holding a list")
-    lines = _entry_lines(path)
+    lines = _entry_lines(raw)
     waivers = []
     for index, entry in enumerate(data["waivers"]):
         where = f"{WAIVERS_FILE}: waivers[{index}]"
@@ -79,7 +87,7 @@ def load_waivers(repo_root: Path) -> list[Waiver]:
             try:
                 expires = dt.date.fromisoformat(expires)
             except ValueError as error:
-                raise InvalidInput(f"{where}.expires: {expires!r} is not a date (YYYY-MM-DD)") from error
+                raise InvalidInput(f"{where}.expires: {expires[:40]!r} is not a date (YYYY-MM-DD)") from error
         if isinstance(expires, dt.datetime):
             expires = expires.date()
         if not isinstance(expires, dt.date):
@@ -89,10 +97,10 @@ def load_waivers(repo_root: Path) -> list[Waiver]:
     return waivers
 
 
-def _entry_lines(path: Path) -> list[int]:
+def _entry_lines(raw: bytes) -> list[int]:
     """Line numbers where list entries start (for pointing reports at a waiver)."""
     lines = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
         if line.lstrip().startswith("- "):
             lines.append(number)
     return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlstack.errors import InvalidInput
+from mlstack.errors import InvalidInput, one_line
 from mlstack.terraform.checks import check_module
 from mlstack.terraform.findings import NOTE, Finding, Report
 from mlstack.terraform.modules import Module, ParsedFile, build_module, parse_file
@@ -18,24 +18,33 @@ HCL_SUFFIXES = (".tf", ".tfvars", ".hcl")
 MAX_SCANNED_BYTES = 1_000_000
 
 
-def _walk(directory: Path) -> list[Path]:
-    found = []
+def _walk(directory: Path) -> tuple[list[Path], list[Path]]:
+    """(files to check, symlinks that lead out of `directory`, which are never read)."""
+    found, outside = [], []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRECTORIES)
-        found.extend(Path(root, name) for name in sorted(files))
-    return found
+        for name in sorted(files):
+            path = Path(root, name)
+            real = Path(os.path.realpath(path))
+            (found if real == directory or directory in real.parents else outside).append(path)
+    return found, outside
 
 
-def _read_text(path: Path) -> str | None:
+def _read_texts(path: Path, report: Report) -> list[str]:
+    """Every reading of the file in which a credential could be seen (see scannable_texts)."""
+    from mlstack.policy.rules_security import scannable_texts
+
     try:
-        if path.stat().st_size > MAX_SCANNED_BYTES:
-            return None
+        size = path.stat().st_size
+        if size > MAX_SCANNED_BYTES:
+            report.add(Finding("TF900", path, 0, f"not scanned for credentials: larger than "
+                                                 f"{MAX_SCANNED_BYTES:,} bytes ({size:,})", NOTE))
+            return []
         data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\0" in data[:4096]:
-        return None
-    return data.decode("utf-8", errors="replace")
+    except OSError as error:
+        report.add(Finding("TF900", path, 0, f"not scanned for credentials: {error.strerror or error}", NOTE))
+        return []
+    return scannable_texts(data)
 
 
 def load_modules(files: list[Path], report: Report) -> dict[Path, Module]:
@@ -65,12 +74,12 @@ def _scan_secrets(files: list[Path], modules: dict[Path, Module], report: Report
             report.add(Finding("TF203", path, 0, "Terraform state may hold secrets and belongs in the remote "
                                                  "backend: delete it from the project and from git history"))
             continue
-        text = _read_text(path)
-        if text is None:
-            continue
-        for finding in scan_text(path, text):
-            report.add(finding)
-        if path.suffix in HCL_SUFFIXES:
+        texts = _read_texts(path, report)
+        for text in texts:
+            for finding in scan_text(path, text):
+                report.add(finding)
+        if texts and path.suffix in HCL_SUFFIXES:
+            text = texts[0]
             if path.resolve() in facts:
                 assignments = facts[path.resolve()].literal_assignments
             else:
@@ -127,11 +136,14 @@ def validate_directory(directory: Path, *, use_terraform: bool = True, plugin_di
     if plugin_dir is not None and not Path(plugin_dir).is_dir():
         raise InvalidInput(f"--plugin-dir={str(plugin_dir)!r}: is not a directory")
     directory = directory.resolve()
-    files = _walk(directory)
+    files, outside = _walk(directory)
     if not any(path.suffix == ".tf" for path in files):
         raise InvalidInput(f"directory={str(directory)!r}: holds no .tf files; pass a project or its terraform/ "
                            "folder")
     report = Report(directory=directory)
+    for path in outside:
+        report.add(Finding("TF900", path, 0, "not read: a symbolic link out of the checked directory "
+                                             "(mlstack never follows those)", NOTE))
     modules = load_modules(files, report)
     report.files_checked = sum(len(module.files) for module in modules.values())
     roots = {module.directory for module in root_modules(modules)}
@@ -152,11 +164,11 @@ def render_report(report: Report, base: Path | None = None) -> list[str]:
     """Lines for the terminal: errors, then notes, then what ran and a one-line verdict."""
     base = base or report.directory
     ordered = sorted(report.findings, key=lambda f: (f.severity == NOTE, str(f.path), f.line, f.rule))
-    lines = [finding.render(base) for finding in ordered]
+    lines = [one_line(finding.render(base)) for finding in ordered]
     lines += [f"ran: {item}" for item in report.ran]
     errors, notes = len(report.errors), len(report.notes)
     verdict = "FAILED" if errors else "passed"
-    lines.append(f"mlstack validate {verdict}: {errors} error{'s' if errors != 1 else ''}, "
-                 f"{notes} note{'s' if notes != 1 else ''} in {report.files_checked} .tf files under "
-                 f"{report.directory}")
+    lines.append(one_line(f"mlstack validate {verdict}: {errors} error{'s' if errors != 1 else ''}, "
+                          f"{notes} note{'s' if notes != 1 else ''} in {report.files_checked} .tf files under "
+                          f"{report.directory}"))
     return lines

@@ -40,10 +40,6 @@ def _ci_is(name: str) -> Callable[[Answers], bool]:
     return lambda answers: answers.get("ci_platform") == name
 
 
-def _uses_unity_catalog(answers: Answers) -> bool:
-    return _is_true(answers.get("unity_catalog"))
-
-
 ASKED_WHEN: dict[str, Callable[[Answers], bool]] = {
     "azure_devops_project": _ci_is("azure_devops"),
     "gitlab_host": _ci_is("gitlab"),
@@ -53,10 +49,6 @@ ASKED_WHEN: dict[str, Callable[[Answers], bool]] = {
     "tfstate_s3_bucket": _cloud_is("aws"),
     "tfstate_s3_region": _cloud_is("aws"),
     "tfstate_gcs_bucket": _cloud_is("gcp"),
-    "catalog_dev": _uses_unity_catalog,
-    "catalog_staging": _uses_unity_catalog,
-    "catalog_prod": _uses_unity_catalog,
-    "serverless": _uses_unity_catalog,
     "node_type": lambda answers: not _is_true(answers.get("serverless")),
     "num_workers": lambda answers: not _is_true(answers.get("serverless")),
     "serving_workload_size": lambda answers: _is_true(answers.get("serving")),
@@ -445,7 +437,6 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "inference_schedule": check_quartz_cron,
     "monitoring_schedule": check_quartz_cron,
     "timezone": check_timezone,
-    "unity_catalog": check_boolean,
     "catalog_dev": check_uc_name,
     "catalog_staging": check_uc_name,
     "catalog_prod": check_uc_name,
@@ -480,15 +471,11 @@ def _check_together(answers: Answers) -> list[Problem]:
     if len(set(branches)) != len(branches):
         problems.append(Problem("release_branch", answers.get("release_branch"),
                                 "dev_branch, main_branch and release_branch must all differ"))
-    if _is_true(answers.get("unity_catalog")):
-        catalogs = [answers.get(k) for k in ("catalog_staging", "catalog_prod")]
-        shared_workspace = answers.get("staging_workspace_url") == answers.get("prod_workspace_url")
-        if catalogs[0] is not None and catalogs[0] == catalogs[1] and shared_workspace:
-            problems.append(Problem("catalog_prod", catalogs[1],
-                                    "must differ from catalog_staging when staging and prod share a workspace"))
-    elif _is_true(answers.get("serverless")):
-        problems.append(Problem("serverless", answers.get("serverless"),
-                                "serverless job compute needs unity_catalog=yes"))
+    catalogs = [answers.get(k) for k in ("catalog_staging", "catalog_prod")]
+    shared_workspace = answers.get("staging_workspace_url") == answers.get("prod_workspace_url")
+    if catalogs[0] is not None and catalogs[0] == catalogs[1] and shared_workspace:
+        problems.append(Problem("catalog_prod", catalogs[1],
+                                "must differ from catalog_staging when staging and prod share a workspace"))
     return problems
 
 

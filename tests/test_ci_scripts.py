@@ -338,7 +338,7 @@ def test_rollback_repoints_champion_and_tags_both_versions_with_the_audit_note(p
     rollback = load(project, "rollback")
     prefix = "/api/2.0/mlflow/unity-catalog"
     api = registry(prefix, champion="9")
-    audit = rollback.rollback(api, "prod.maternal_health_risk.maternal_health_risk_model", True, "7",
+    audit = rollback.rollback(api, "prod.maternal_health_risk.maternal_health_risk_model", "7",
                               "v9 over-predicts risk", "dr-who", "https://ci/run/5")
     assert audit["previous_version"] == "9" and audit["version"] == "7" and audit["by"] == "dr-who"
     posts = [(c[1].rsplit("/", 1)[-1], c[3]) for c in api.calls if c[0] == "POST"]
@@ -360,27 +360,28 @@ def test_rollback_repoints_champion_and_tags_both_versions_with_the_audit_note(p
 ])
 def test_rollback_refuses_unsafe_requests_and_changes_nothing(project, version, note, champion, status, message):
     rollback = load(project, "rollback")
-    api = registry("/api/2.0/mlflow", champion=champion, version_status=status)
+    api = registry("/api/2.0/mlflow/unity-catalog", champion=champion, version_status=status)
     with pytest.raises(rollback.RollbackRefused, match=message):
-        rollback.rollback(api, "prod-model", False, version, note, "me", "run")
+        rollback.rollback(api, "prod.schema.model", version, note, "me", "run")
     assert not [c for c in api.calls if c[0] == "POST"]
 
 
 def test_rollback_without_a_previous_champion_and_for_a_missing_version(project):
     rollback = load(project, "rollback")
-    api = registry("/api/2.0/mlflow", champion=None)
-    assert rollback.rollback(api, "prod-model", False, "7", "first champion", "me", "run")["previous_version"] is None
-    missing = FakeDatabricks({("GET", "/api/2.0/mlflow/model-versions/get"): [NotFound("nope")]})
+    api = registry("/api/2.0/mlflow/unity-catalog", champion=None)
+    assert rollback.rollback(api, "prod.schema.model", "7", "first champion", "me", "run")["previous_version"] is None
+    missing = FakeDatabricks({("GET", "/api/2.0/mlflow/unity-catalog/model-versions/get"): [NotFound("nope")]})
     with pytest.raises(rollback.RollbackRefused, match="has no version 7"):
-        rollback.rollback(missing, "prod-model", False, "7", "why", "me", "run")
+        rollback.rollback(missing, "prod.schema.model", "7", "why", "me", "run")
 
 
-@pytest.mark.parametrize("unity_catalog,expected", [(True, ("prod.maternal_health_risk.maternal_health_risk_model",
-                                                            True)),
-                                                    (False, ("prod-maternal_health_risk_model", False))])
-def test_rollback_reads_the_model_of_the_environment_from_its_config(unity_catalog, expected):
-    project = baked("azure", "gitlab") if unity_catalog else baked("azure", "gitlab", unity_catalog=False)
-    assert load(project, "rollback").model_target("prod") == expected
+def test_rollback_reads_the_unity_catalog_model_of_the_environment_from_its_config(project, tmp_path):
+    rollback = load(project, "rollback")
+    assert rollback.model_target("prod") == "prod.maternal_health_risk.maternal_health_risk_model"
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "prod.yml").write_text("mlflow:\n  registry_uri: databricks\n  registered_model: prod-m\n")
+    with pytest.raises(rollback.RollbackRefused, match="registry_uri must be databricks-uc"):
+        rollback.model_target("prod", tmp_path)
 
 
 def test_rollback_command_prints_one_json_audit_line(project, monkeypatch, capsys):
@@ -413,14 +414,10 @@ def alias_lookup(prefix: str, answer) -> FakeDatabricks:
     return FakeDatabricks({("GET", f"{prefix}/registered-models/alias"): [answer]})
 
 
-@pytest.mark.parametrize("unity_catalog,prefix,model", [
-    (True, "/api/2.0/mlflow/unity-catalog", "staging.maternal_health_risk.maternal_health_risk_model"),
-    (False, "/api/2.0/mlflow", "staging-maternal_health_risk_model"),
-])
-def test_champion_version_prints_the_version_terraform_serves(unity_catalog, prefix, model, capsys):
-    project = baked("azure", "gitlab", serving=True, unity_catalog=unity_catalog)
+def test_champion_version_prints_the_version_terraform_serves(serving_project, capsys):
+    prefix, model = "/api/2.0/mlflow/unity-catalog", "staging.maternal_health_risk.maternal_health_risk_model"
     api = alias_lookup(prefix, {"model_version": {"name": model, "version": "7"}})
-    assert load_champion_version(project).main(["--env", "staging"], api=api) == 0
+    assert load_champion_version(serving_project).main(["--env", "staging"], api=api) == 0
     assert capsys.readouterr().out == "7\n"
     assert api.calls == [("GET", f"{prefix}/registered-models/alias", {"name": model, "alias": "champion"}, None)]
 

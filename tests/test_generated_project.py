@@ -21,7 +21,7 @@ PIPELINE_TESTS = (
     "test_broken_input_fails_validation_naming_the_column",
     "test_the_command_line_prints_one_error_line_and_exits_1",
 )
-VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false"}
+VARIANT = {"project_name": "Clinic Variant", "feature_store": "false"}
 SERVING = {"project_name": "Triage Serving", "serving": "true", "cloud": "aws", "ci_platform": "gitlab"}
 # The serving project's own tests that must have run and passed (smoke test and end to end included).
 SERVING_TESTS = (
@@ -53,7 +53,7 @@ def installed_project(default_project, project_venv):
 
 @pytest.fixture(scope="module")
 def variant_project(tmp_path_factory, installed_project, project_venv) -> Path:
-    """Feature store and Unity Catalog off, another package name; reuses the installed dependencies."""
+    """Feature store off, another package name; reuses the installed dependencies."""
     project = init(tmp_path_factory.mktemp("variant"), VARIANT)
     project_venv.install("--no-deps", "-e", str(project))
     return project
@@ -93,12 +93,12 @@ def test_local_pipeline_command_is_documented_and_wired(installed_project):
         assert f"from maternal_health_risk.pipelines.{step} import run" in notebook
 
 
-def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(variant_project, project_venv):
+def test_variant_without_feature_store_passes_its_unit_tests(variant_project, project_venv):
     project = yaml.safe_load((variant_project / "configs" / "project.yml").read_text())
     assert project["feature_store"]["enabled"] is False
     staging = yaml.safe_load((variant_project / "configs" / "staging.yml").read_text())
-    assert staging["catalog"] is None and staging["mlflow"]["registry_uri"] == "databricks"
-    assert staging["mlflow"]["registered_model"] == "staging-clinic_variant_model"
+    assert staging["catalog"] == "staging" and staging["mlflow"]["registry_uri"] == "databricks-uc"
+    assert staging["mlflow"]["registered_model"] == "staging.clinic_variant.clinic_variant_model"
     lint = project_venv.run("ruff", "check", "src", "tests", cwd=variant_project)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     result = project_venv.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration", cwd=variant_project)

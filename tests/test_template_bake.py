@@ -237,7 +237,6 @@ PROMPT_EFFECTS = [
     ("inference_schedule", "0 17 7 * * ?", {}, None),
     ("monitoring_schedule", "0 47 8 * * ?", {}, None),
     ("timezone", "Europe/Berlin", {}, None),
-    ("unity_catalog", False, {}, None),
     ("catalog_dev", "sentinel_dev", {}, None),
     ("catalog_staging", "sentinel_staging", {}, None),
     ("catalog_prod", "sentinel_prod", {}, None),

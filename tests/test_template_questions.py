@@ -93,14 +93,14 @@ def test_branches_must_differ():
 
 
 def test_questions_for_other_clouds_and_ci_platforms_are_not_asked():
-    aws_github = {"cloud": "aws", "ci_platform": "github_actions", "unity_catalog": True, "serverless": False}
+    aws_github = {"cloud": "aws", "ci_platform": "github_actions", "serverless": False}
     assert questions.is_asked("tfstate_s3_bucket", aws_github)
     assert not questions.is_asked("tfstate_azure_storage_account", aws_github)
     assert not questions.is_asked("tfstate_gcs_bucket", aws_github)
     assert not questions.is_asked("azure_devops_project", aws_github)
     assert not questions.is_asked("gitlab_host", aws_github)
     assert questions.is_asked("gitlab_host", {**aws_github, "ci_platform": "gitlab"})
-    assert not questions.is_asked("catalog_prod", {**aws_github, "unity_catalog": False})
+    assert questions.is_asked("catalog_prod", aws_github)
     assert not questions.is_asked("node_type", {**aws_github, "serverless": True})
 
 

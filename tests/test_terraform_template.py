@@ -28,23 +28,23 @@ SHARED_URL = {
     "aws": "https://dbc-55555555-5555.cloud.databricks.com",
     "gcp": "https://5555555555555555.5.gcp.databricks.com",
 }
-# Variants on top of the 9 cloud x CI bakes: topology, registry, compute and feature store.
+# Variants on top of the 9 cloud x CI bakes: topology, compute and feature store.
 VARIANTS = {
     "shared-workspace": {"cloud": "azure", "ci_platform": "gitlab", "staging_workspace_url": SHARED_URL["azure"],
                          "prod_workspace_url": SHARED_URL["azure"], "catalog_prod": "prod"},
-    "no-uc-no-features-single-node": {"cloud": "aws", "ci_platform": "github_actions", "unity_catalog": False,
-                                      "feature_store": False, "num_workers": "0",
-                                      "staging_workspace_url": SHARED_URL["aws"],
-                                      "prod_workspace_url": SHARED_URL["aws"]},
+    "no-features-single-node": {"cloud": "aws", "ci_platform": "github_actions",
+                                "feature_store": False, "num_workers": "0",
+                                "staging_workspace_url": SHARED_URL["aws"],
+                                "prod_workspace_url": SHARED_URL["aws"]},
     "serverless-custom-schedule": {"cloud": "gcp", "ci_platform": "azure_devops", "serverless": True,
                                    "inference_schedule": "0 30 6 ? * MON-FRI", "timezone": "Europe/Berlin",
                                    "monitoring_schedule": "0 15 7 * * ?", "main_branch": "trunk",
                                    "release_branch": "production"},
-    # Real-time serving, on each cloud: Unity Catalog (inference table) and workspace registry.
-    "serving-azure-uc": {"cloud": "azure", "ci_platform": "github_actions", "serving": True},
-    "serving-aws-no-uc": {"cloud": "aws", "ci_platform": "gitlab", "serving": True, "unity_catalog": False,
+    # Real-time serving, on each cloud.
+    "serving-azure": {"cloud": "azure", "ci_platform": "github_actions", "serving": True},
+    "serving-aws-large": {"cloud": "aws", "ci_platform": "gitlab", "serving": True,
                           "serving_workload_size": "Large", "serving_scale_to_zero_prod": True},
-    "serving-gcp-uc-serverless": {"cloud": "gcp", "ci_platform": "azure_devops", "serving": True,
+    "serving-gcp-serverless": {"cloud": "gcp", "ci_platform": "azure_devops", "serving": True,
                                   "serverless": True, "serving_workload_size": "Medium",
                                   "catalog_prod": "clinical_prod", "schema_name": "risk"},
 }
@@ -274,12 +274,9 @@ def test_terraform_names_equal_what_configs_tell_the_pipelines(bakes, bake_name)
         assert call["experiment_path"] == config["mlflow"]["experiment"]
         assert call["registered_model_name"] == config["mlflow"]["registered_model"]
         assert bake.blocks(env, "provider")["databricks"]["host"] == config["workspace_url"]
-        if bake.answers["unity_catalog"]:
-            catalog, schema, _ = call["registered_model_name"].split(".")
-            assert (catalog, schema) == (config["catalog"], config["schema"])
-            assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{call['volume_name']}"
-        else:
-            assert "volume_name" not in call
+        catalog, schema, _ = call["registered_model_name"].split(".")
+        assert (catalog, schema) == (config["catalog"], config["schema"])
+        assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{call['volume_name']}"
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -373,10 +370,7 @@ def test_every_principal_field_uses_the_environment_principals_application_id(ba
         assert job["run_as"] == [{"service_principal_name": runner}]
         for cluster in job.get("job_cluster", []):
             spec = cluster["new_cluster"][0]
-            if bake.answers["unity_catalog"]:
-                assert spec["data_security_mode"] == "SINGLE_USER" and spec["single_user_name"] == runner
-            else:
-                assert "data_security_mode" not in spec and "single_user_name" not in spec
+            assert spec["data_security_mode"] == "SINGLE_USER" and spec["single_user_name"] == runner
     permissions = bake.resources("modules/ml_project", "databricks_permissions")
     for name, resource in permissions.items():
         principals = [entry for entry in resource["access_control"] if "service_principal_name" in entry]
@@ -413,23 +407,16 @@ def test_compute_is_serverless_or_a_job_cluster_from_the_prompts(bakes, bake_nam
 
 
 @each_bake
-def test_models_use_unity_catalog_grants_or_workspace_registry_permissions(bakes, bake_name):
+def test_models_live_in_unity_catalog_with_grants_for_the_read_group(bakes, bake_name):
     bake = bakes[bake_name]
     module = "modules/ml_project"
-    if bake.answers["unity_catalog"]:
-        model = bake.resources(module, "databricks_registered_model")["this"]
-        assert model["owner"] == "${local.runner_application_id}"
-        assert not bake.resources(module, "databricks_mlflow_model")
-        grants = bake.resources(module, "databricks_grants")
-        assert grants["model"]["model"] == "${databricks_registered_model.this.id}"
-        assert grants["model"]["grant"] == [{"principal": "${var.read_group}", "privileges": ["EXECUTE"]}]
-        assert bake.blocks(module, "locals")["registered_model_name"] == "${databricks_registered_model.this.id}"
-    else:
-        assert not bake.resources(module, "databricks_registered_model")
-        assert bake.resources(module, "databricks_mlflow_model")["this"]["name"] == "${var.registered_model_name}"
-        permissions = bake.resources(module, "databricks_permissions")["model"]
-        assert permissions["registered_model_id"] == "${databricks_mlflow_model.this.registered_model_id}"
-        assert not bake.resources(module, "databricks_grants")
+    model = bake.resources(module, "databricks_registered_model")["this"]
+    assert model["owner"] == "${local.runner_application_id}"
+    assert not bake.resources(module, "databricks_mlflow_model")
+    grants = bake.resources(module, "databricks_grants")
+    assert grants["model"]["model"] == "${databricks_registered_model.this.id}"
+    assert grants["model"]["grant"] == [{"principal": "${var.read_group}", "privileges": ["EXECUTE"]}]
+    assert bake.blocks(module, "locals")["registered_model_name"] == "${databricks_registered_model.this.id}"
 
 
 # --- bootstrap ---------------------------------------------------------------------------
@@ -662,7 +649,6 @@ SERVING_ONLY_FILES = ("terraform/modules/ml_project/serving.tf", "ci/champion_ve
 def serving_bakes(bakes: dict[str, Bake]) -> list[Bake]:
     found = [bake for bake in bakes.values() if bake.answers["serving"]]
     assert {bake.answers["cloud"] for bake in found} == set(CLOUDS), "serving is baked on every cloud"
-    assert {bake.answers["unity_catalog"] for bake in found} == {True, False}
     return found
 
 
@@ -728,9 +714,8 @@ class ServingEvaluator(Evaluator):
         model = bake.config(env)["mlflow"]["registered_model"]
         # registry_*.tf compute these from resources and split(); their own tests pin those expressions.
         self.computed = {"local.registered_model_name": model}
-        if bake.answers["unity_catalog"]:
-            catalog, schema, _ = model.split(".")
-            self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
+        catalog, schema, _ = model.split(".")
+        self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
 
     def reference(self, expression: str) -> Any:
         if expression.strip() in self.computed:
@@ -798,21 +783,16 @@ def test_endpoint_name_and_inference_table_equal_what_configs_tell_the_pipelines
             [entity] = request["config"]["served_entities"]
             assert entity["entity_name"] == bake.config(env)["mlflow"]["registered_model"]
             assert {"key": "environment", "value": env} in request["tags"]
-            if bake.answers["unity_catalog"]:
-                table = request["ai_gateway"]["inference_table_config"]
-                assert table["enabled"] is True
-                # AI Gateway names the table <prefix>_payload in the given catalog and schema.
-                name = f"{table['catalog_name']}.{table['schema_name']}.{table['table_name_prefix']}_payload"
-                assert name == serving_config["inference_table"], f"{bake.name}/{env}"
-                assert bake.module_call(env)["serving_inference_table_prefix"] == \
-                    f"{bake.answers['package_name']}_serving"
-            else:
-                assert "ai_gateway" not in request and serving_config["inference_table"] is None
-                assert "serving_inference_table_prefix" not in bake.blocks(MODULE, "variable")
+            table = request["ai_gateway"]["inference_table_config"]
+            assert table["enabled"] is True
+            # AI Gateway names the table <prefix>_payload in the given catalog and schema.
+            name = f"{table['catalog_name']}.{table['schema_name']}.{table['table_name_prefix']}_payload"
+            assert name == serving_config["inference_table"], f"{bake.name}/{env}"
+            assert bake.module_call(env)["serving_inference_table_prefix"] == \
+                f"{bake.answers['package_name']}_serving"
         locals_ = bake.blocks(MODULE, "locals")
-        if bake.answers["unity_catalog"]:
-            assert (locals_["catalog_name"], locals_["schema_name"]) == (
-                "${local.model_name_parts[0]}", '${try(local.model_name_parts[1], "")}')
+        assert (locals_["catalog_name"], locals_["schema_name"]) == (
+            "${local.model_name_parts[0]}", '${try(local.model_name_parts[1], "")}')
         text = (bake.terraform / "modules" / "ml_project" / "serving.tf").read_text()
         assert "auto_capture_config" not in text and "served_models" not in text, "deprecated syntax"
 

@@ -42,10 +42,8 @@ module "ml_project" {
   git_branch   = "{{ cookiecutter.release_branch }}"
 
   experiment_path       = "/Shared/{{ cookiecutter.experiment_name }}-prod"
-  registered_model_name = "{% if cookiecutter.unity_catalog %}{{ cookiecutter.catalog_prod }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}{% else %}prod-{{ cookiecutter.model_name }}{% endif %}"
-{%- if cookiecutter.unity_catalog %}
+  registered_model_name = "{{ cookiecutter.catalog_prod }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}"
   volume_name           = "{{ cookiecutter.package_name }}"
-{%- endif %}
 
   inference_schedule  = "{{ cookiecutter.inference_schedule }}"
   monitoring_schedule = "{{ cookiecutter.monitoring_schedule }}"
@@ -61,9 +59,7 @@ module "ml_project" {
   # Prod sizing from the project's answers (serving_workload_size, serving_scale_to_zero_prod).
   serving_workload_size = "{{ cookiecutter.serving_workload_size }}"
   serving_scale_to_zero = {{ 'true' if cookiecutter.serving_scale_to_zero_prod else 'false' }}
-{%- if cookiecutter.unity_catalog %}
   # Requests are logged to <catalog>.<schema>.<this>_payload, the table configs/prod.yml names.
   serving_inference_table_prefix = "{{ cookiecutter.package_name }}_serving"
-{%- endif %}
 {%- endif %}
 }

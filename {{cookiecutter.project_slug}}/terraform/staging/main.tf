@@ -42,10 +42,8 @@ module "ml_project" {
   git_branch   = "{{ cookiecutter.main_branch }}"
 
   experiment_path       = "/Shared/{{ cookiecutter.experiment_name }}-staging"
-  registered_model_name = "{% if cookiecutter.unity_catalog %}{{ cookiecutter.catalog_staging }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}{% else %}staging-{{ cookiecutter.model_name }}{% endif %}"
-{%- if cookiecutter.unity_catalog %}
+  registered_model_name = "{{ cookiecutter.catalog_staging }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}"
   volume_name           = "{{ cookiecutter.package_name }}"
-{%- endif %}
 
   inference_schedule  = "{{ cookiecutter.inference_schedule }}"
   monitoring_schedule = "{{ cookiecutter.monitoring_schedule }}"
@@ -61,9 +59,7 @@ module "ml_project" {
   # Staging serves to test the endpoint, not real traffic: the smallest size, scaled to zero when idle.
   serving_workload_size = "Small"
   serving_scale_to_zero = true
-{%- if cookiecutter.unity_catalog %}
   # Requests are logged to <catalog>.<schema>.<this>_payload, the table configs/staging.yml names.
   serving_inference_table_prefix = "{{ cookiecutter.package_name }}_serving"
-{%- endif %}
 {%- endif %}
 }

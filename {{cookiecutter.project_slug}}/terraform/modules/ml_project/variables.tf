@@ -124,13 +124,11 @@ variable "feature_engineering_schedule" {
   default     = null
 }
 {%- endif %}
-{%- if cookiecutter.unity_catalog %}
 
 variable "volume_name" {
   description = "Unity Catalog volume in the model's schema that holds this environment's files (paths.root in configs/<env>.yml)."
   type        = string
 }
-{%- endif %}
 {%- if not cookiecutter.serverless %}
 
 variable "spark_version" {

@@ -76,7 +76,6 @@ AZURE_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 AZURE_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 AZURE_RESOURCE_GROUP = re.compile(r"^[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]$")
 AWS_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-SPARK_VERSION = re.compile(r"^\d{1,2}\.\d{1,2}\.x(?:-[a-z0-9]+)*-scala\d+\.\d+$")
 NODE_TYPE_BY_CLOUD = {
     "azure": (re.compile(r"^Standard_[A-Za-z0-9_]+$"), "Standard_D4ds_v5"),
     "aws": (re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "i3.xlarge"),
@@ -289,12 +288,6 @@ def check_experiment_name(value: object, answers: Answers) -> str | None:
     return None
 
 
-def check_spark_version(value: object, answers: Answers) -> str | None:
-    if not SPARK_VERSION.match(str(value)):
-        return "must be a Databricks runtime key such as 15.4.x-cpu-ml-scala2.12"
-    return None
-
-
 def check_node_type(value: object, answers: Answers) -> str | None:
     cloud = str(answers.get("cloud", ""))
     pattern, example = NODE_TYPE_BY_CLOUD.get(cloud, (re.compile(r"^[A-Za-z0-9_.-]+$"), "i3.xlarge"))
@@ -444,7 +437,6 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "feature_store": check_boolean,
     "model_name": check_uc_name,
     "experiment_name": check_experiment_name,
-    "spark_version": check_spark_version,
     "node_type": check_node_type,
     "num_workers": check_num_workers,
     "serverless": check_boolean,

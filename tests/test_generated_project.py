@@ -47,7 +47,9 @@ def default_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed_project(default_project, project_venv):
-    project_venv.install("-e", f"{default_project}[dev]")
+    """The default project installed with the library versions of its (default) runtime, 18 LTS ML."""
+    lock = default_project / "constraints" / "dbr-18-ml.txt"
+    project_venv.install("--constraint", str(lock), "-e", f"{default_project}[dev]")
     return default_project
 
 
@@ -76,6 +78,13 @@ def test_generated_project_test_suite_passes_with_the_pipeline_test(installed_pr
     assert " passed" in output and " skipped" not in output.splitlines()[-1]
 
 
+def test_the_suite_runs_on_the_library_versions_of_databricks_runtime_18_lts_ml(installed_project, project_venv):
+    names = ("pyspark", "mlflow", "mlflow-skinny", "scikit-learn", "pandas", "numpy", "hyperopt")
+    script = f"import importlib.metadata as m; print(' '.join(m.version(n) for n in {names!r}))"
+    result = project_venv.run("python", "-c", script, cwd=installed_project)
+    assert result.stdout.split() == ["4.1.0", "3.8.1", "3.8.1", "1.6.1", "2.2.3", "2.1.3", "0.3.0"], result.stderr
+
+
 def test_generated_project_is_lint_clean(installed_project, project_venv):
     result = project_venv.run("ruff", "check", "src", "tests", cwd=installed_project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -89,7 +98,7 @@ def test_local_pipeline_command_is_documented_and_wired(installed_project):
         assert (installed_project / "src" / "maternal_health_risk" / "pipelines" / f"{step}.py").is_file(), step
         notebook = (installed_project / "notebooks" / f"{step}.py").read_text()
         assert notebook.startswith("# Databricks notebook source")
-        assert 'dbutils.widgets.get("env")' in notebook
+        assert "env = start_step(dbutils)" in notebook
         assert f"from maternal_health_risk.pipelines.{step} import run" in notebook
 
 

@@ -244,7 +244,7 @@ PROMPT_EFFECTS = [
     ("feature_store", False, {}, None),
     ("model_name", "sentinel_model", {}, None),
     ("experiment_name", "sentinel-exp", {}, None),
-    ("spark_version", "14.3.x-cpu-ml-scala2.12", {}, None),
+    ("spark_version", "17.3.x-cpu-ml-scala2.13", {}, None),
     ("node_type", "Standard_E8ds_v5", {}, None),
     ("num_workers", "7", {}, r"num_workers\s*=\s*7\b"),
     ("serverless", True, {}, None),

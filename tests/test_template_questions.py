@@ -27,7 +27,6 @@ GOOD = {
     "timezone": ["UTC", "America/New_York", "Europe/Berlin"],
     "owner_email": ["a.b@example.org"],
     "catalog_prod": ["prod", "ml_prod_2"],
-    "spark_version": ["15.4.x-cpu-ml-scala2.12", "16.4.x-scala2.13"],
     "num_workers": ["0", "8", "100"],
     "project_name": ["Prénom Ñandú Risk", "A"],
 }
@@ -47,7 +46,6 @@ BAD = {
     "timezone": ["Mars/Olympus", "", "../etc/passwd"],
     "owner_email": ["nobody", "a@b"],
     "catalog_prod": ["Prod", "prod-1", "1prod"],
-    "spark_version": ["15.4", "latest"],
     "num_workers": ["-1", "101", "two", "1.5"],
     "project_name": ["", "   ", "line\nbreak", "{{ 7*7 }}", "x${var.y}", "a" * 101],
 }

@@ -31,9 +31,10 @@ SHARED_URL = {
 # Variants on top of the 9 cloud x CI bakes: topology, compute and feature store.
 VARIANTS = {
     "shared-workspace": {"cloud": "azure", "ci_platform": "gitlab", "staging_workspace_url": SHARED_URL["azure"],
-                         "prod_workspace_url": SHARED_URL["azure"], "catalog_prod": "prod"},
+                         "prod_workspace_url": SHARED_URL["azure"], "catalog_prod": "prod",
+                         "spark_version": "17.3.x-cpu-ml-scala2.13"},
     "no-features-single-node": {"cloud": "aws", "ci_platform": "github_actions",
-                                "feature_store": False, "num_workers": "0",
+                                "feature_store": False, "num_workers": "0", "spark_version": "15.4.x-cpu-ml-scala2.12",
                                 "staging_workspace_url": SHARED_URL["aws"],
                                 "prod_workspace_url": SHARED_URL["aws"]},
     "serverless-custom-schedule": {"cloud": "gcp", "ci_platform": "azure_devops", "serverless": True,
@@ -316,6 +317,48 @@ def test_jobs_have_the_contract_task_keys_sorted_with_sorted_dependencies(bakes,
             assert notebook["notebook_path"] == f"notebooks/{task['task_key']}"
             assert notebook["source"] == "GIT"
             assert notebook["base_parameters"] == {"env": "${local.job_env_reference}"}
+
+
+def test_job_clusters_default_to_databricks_runtime_18_lts_ml(bakes):
+    for name, bake in bakes.items():
+        if "spark_version" not in BAKES[name] and not bake.answers["serverless"]:
+            for env in ENVIRONMENTS:
+                assert bake.module_call(env)["spark_version"] == "18.x-cpu-ml-scala2.13", name
+
+
+def notebook_install(bake: Bake, notebook_path: str) -> str:
+    """The arguments of the `%pip install` cell of a task's notebook (the first cell after the title)."""
+    text = (bake.project / f"{notebook_path}.py").read_text()
+    match = re.search(r"^# MAGIC %pip install (.+)$", text, re.M)
+    assert match, f"{notebook_path}: no %pip install cell"
+    return match.group(1)
+
+
+@each_bake
+def test_every_job_task_installs_the_checkout_and_its_dependencies_pinned_to_its_runtime(bakes, bake_name):
+    """Classic clusters: pinned to the lock of the cluster's runtime; serverless: the environment's versions.
+
+    Notebook tasks take their libraries from %pip in the notebook (the Jobs API refuses an
+    `environment` on a notebook task, serverless or not), so each task is followed to its notebook.
+    """
+    bake = bakes[bake_name]
+    for env in ENVIRONMENTS:
+        call = bake.module_call(env)
+        for name, job in jobs_of(bake).items():
+            for task in job["task"]:
+                install = notebook_install(bake, task["notebook_task"][0]["notebook_path"]).split()
+                assert install[-1] == "..", f"{name}/{task['task_key']}: must install the checkout itself"
+                if bake.answers["serverless"]:
+                    assert "job_cluster_key" not in task and "--constraint" not in install
+                    continue
+                [cluster] = [c for c in job["job_cluster"] if c["job_cluster_key"] == "${local.job_cluster_key}"]
+                assert task["job_cluster_key"] == "${local.job_cluster_key}"
+                assert cluster["new_cluster"][0]["spark_version"] == "${var.spark_version}"
+                runtime = call["spark_version"].split(".x-")[0]
+                lock = install[install.index("--constraint") + 1]
+                assert lock == f"../constraints/dbr-{runtime}-ml.txt", f"{name}/{task['task_key']}: {lock}"
+                pins = (bake.project / "notebooks" / lock).read_text()
+                assert f"({call['spark_version']}, Python" in pins.splitlines()[0]
 
 
 @each_bake

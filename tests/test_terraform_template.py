@@ -275,9 +275,14 @@ def test_terraform_names_equal_what_configs_tell_the_pipelines(bakes, bake_name)
         assert call["experiment_path"] == config["mlflow"]["experiment"]
         assert call["registered_model_name"] == config["mlflow"]["registered_model"]
         assert bake.blocks(env, "provider")["databricks"]["host"] == config["workspace_url"]
-        catalog, schema, _ = call["registered_model_name"].split(".")
+        catalog, schema, model = call["registered_model_name"].split(".")
         assert (catalog, schema) == (config["catalog"], config["schema"])
-        assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{call['volume_name']}"
+        # terraform/bootstrap creates the model, volume and experiment the configs name.
+        bootstrap = bake.blocks("bootstrap", "locals")
+        assert bootstrap["catalogs"][env] == catalog and bootstrap["schema_name"] == schema
+        assert bootstrap["model_name"] == model
+        assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{bootstrap['volume_name']}"
+        assert bootstrap["experiment_paths"][env] == config["mlflow"]["experiment"]
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -379,7 +384,8 @@ def test_jobs_use_current_syntax_and_no_deprecated_attributes(bakes, bake_name):
         for task in job["task"]:
             assert "library" not in task or all("egg" not in lib for lib in task["library"])
             assert "max_retries" in task
-    assert "description" not in bake.resources("modules/ml_project", "databricks_mlflow_experiment")["this"]
+    for env in ENVIRONMENTS:
+        assert "description" not in bake.resources("bootstrap", "databricks_mlflow_experiment")[env]
     tags = set(bake.blocks("modules/ml_project", "locals")["tags"])
     assert {"project", "environment", "owner", "template_version"} <= tags
     text = "\n".join(p.read_text() for p in bake.terraform.rglob("*.tf"))
@@ -450,16 +456,41 @@ def test_compute_is_serverless_or_a_job_cluster_from_the_prompts(bakes, bake_nam
 
 
 @each_bake
-def test_models_live_in_unity_catalog_with_grants_for_the_read_group(bakes, bake_name):
+def test_the_bootstrap_creates_what_pipelines_write_into_owned_by_each_environments_principal(bakes, bake_name):
+    """Model, volume and experiment exist before any deploy, so a pull request can run first."""
     bake = bakes[bake_name]
     module = "modules/ml_project"
-    model = bake.resources(module, "databricks_registered_model")["this"]
-    assert model["owner"] == "${local.runner_application_id}"
-    assert not bake.resources(module, "databricks_mlflow_model")
-    grants = bake.resources(module, "databricks_grants")
-    assert grants["model"]["model"] == "${databricks_registered_model.this.id}"
-    assert grants["model"]["grant"] == [{"principal": "${var.read_group}", "privileges": ["EXECUTE"]}]
-    assert bake.blocks(module, "locals")["registered_model_name"] == "${databricks_registered_model.this.id}"
+    for kind in ("databricks_registered_model", "databricks_mlflow_model", "databricks_volume",
+                 "databricks_mlflow_experiment", "databricks_grants"):
+        assert not bake.resources(module, kind), f"{kind} belongs to terraform/bootstrap"
+    assert bake.blocks(module, "locals")["registered_model_name"] == "${var.registered_model_name}"
+    for env in ENVIRONMENTS:
+        owner = f'${{databricks_service_principal.env["{env}"].application_id}}'
+        provider = f"${{databricks.{env}}}"
+        model = bake.resources("bootstrap", "databricks_registered_model")[env]
+        volume = bake.resources("bootstrap", "databricks_volume")[env]
+        assert model["owner"] == volume["owner"] == owner, "aliases need the model's owner"
+        assert model["provider"] == volume["provider"] == provider
+        assert (model["catalog_name"], model["schema_name"]) == (f"${{databricks_schema.{env}.catalog_name}}",
+                                                                 f"${{databricks_schema.{env}.name}}")
+        grants = bake.resources("bootstrap", "databricks_grants")
+        assert grants[f"{env}_model"]["model"] == f"${{databricks_registered_model.{env}.id}}"
+        assert grants[f"{env}_model"]["grant"] == [{"principal": "${local.read_group}", "privileges": ["EXECUTE"]}]
+        assert grants[f"{env}_schema"]["grant"] == [{"principal": "${local.read_group}",
+                                                     "privileges": ["USE_SCHEMA"]}]
+        assert not any("volume" in key for key in grants), "the volume may hold PHI: no grants"
+        permissions = bake.resources("bootstrap", "databricks_permissions")[f"{env}_experiment"]
+        assert permissions["experiment_id"] == f"${{databricks_mlflow_experiment.{env}.id}}"
+        assert permissions["access_control"] == [
+            {"service_principal_name": owner, "permission_level": "CAN_MANAGE"},
+            {"group_name": "${local.read_group}", "permission_level": "CAN_READ"}]
+        removed = [block["from"] for block in bake.parsed[f"{env}/main.tf"].get("removed", [])]
+        assert all(bake.parsed[f"{env}/main.tf"]["removed"][i]["lifecycle"][0]["destroy"] is False
+                   for i in range(len(removed)))
+        assert set(removed) == {f"${{module.ml_project.{address}}}" for address in (
+            "databricks_registered_model.this", "databricks_volume.files", "databricks_grants.schema",
+            "databricks_grants.model", "databricks_mlflow_experiment.this", "databricks_permissions.experiment")}
+    assert bake.blocks("bootstrap", "locals")["read_group"] == bake.answers["read_group"]
 
 
 # --- bootstrap ---------------------------------------------------------------------------
@@ -755,7 +786,7 @@ class ServingEvaluator(Evaluator):
         super().__init__(bake, env)
         self.values["serving_model_version"] = version
         model = bake.config(env)["mlflow"]["registered_model"]
-        # registry_*.tf compute these from resources and split(); their own tests pin those expressions.
+        # main.tf computes these with split(); the serving test pins those expressions.
         self.computed = {"local.registered_model_name": model}
         catalog, schema, _ = model.split(".")
         self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
@@ -835,7 +866,7 @@ def test_endpoint_name_and_inference_table_equal_what_configs_tell_the_pipelines
                 f"{bake.answers['package_name']}_serving"
         locals_ = bake.blocks(MODULE, "locals")
         assert (locals_["catalog_name"], locals_["schema_name"]) == (
-            "${local.model_name_parts[0]}", '${try(local.model_name_parts[1], "")}')
+            "${local.model_name_parts[0]}", "${local.model_name_parts[1]}")
         text = (bake.terraform / "modules" / "ml_project" / "serving.tf").read_text()
         assert "auto_capture_config" not in text and "served_models" not in text, "deprecated syntax"
 

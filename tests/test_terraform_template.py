@@ -698,6 +698,83 @@ def test_rendered_jobs_load_into_the_jobs_api_models_without_losing_anything(bak
                 assert settings.schedule.timezone_id == bake.answers["timezone"]
 
 
+def load_ci_script(bake: Bake, name: str):
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(bake.project / "ci"))
+    try:
+        spec = importlib.util.spec_from_file_location(f"ci_{name}_{bake.name}", bake.project / "ci" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(bake.project / "ci"))
+
+
+def staging_plan(bake: Bake) -> dict[str, Any]:
+    """`terraform show -json` of a first staging plan, reduced to the training job: its values are the
+    rendered job with the root's variables resolved, as planned_values holds them (blocks as lists)."""
+    address = "module.ml_project.databricks_job.training"
+    values = Evaluator(bake, "staging").resolve(jobs_of(bake)["training"])
+    return {"format_version": "1.2",
+            "planned_values": {"root_module": {"child_modules": [{"address": "module.ml_project", "resources": [
+                {"address": address, "mode": "managed", "type": "databricks_job", "name": "training",
+                 "values": values}]}]}},
+            "resource_changes": [{"address": address, "change": {"actions": ["create"], "after_unknown": {}}}]}
+
+
+@each_bake
+def test_the_integration_run_submits_the_training_job_of_the_staging_plan_with_no_deployed_job(bakes, bake_name):
+    from databricks.sdk.service.jobs import SubmitTask
+
+    bake = bakes[bake_name]
+    runs = load_ci_script(bake, "databricks_runs")
+    job = runs.planned_job(staging_plan(bake))
+    request = runs.integration_run_request(job, "c" * 40, "staging", "integration")
+    expected_keys = [task["task_key"] for task in jobs_of(bake)["training"]["task"]]
+    assert [task["task_key"] for task in request["tasks"]] == expected_keys
+    assert request["git_source"] == {"git_url": bake.answers["git_repo_url"],
+                                     "git_provider": bake.module_call("staging")["git_provider"],
+                                     "git_commit": "c" * 40}
+    for task in request["tasks"]:
+        assert SubmitTask.from_dict(task).as_dict() == task, "only what a one-time run's task accepts"
+        assert task["notebook_task"]["base_parameters"] == {"env": "staging", "git_commit": "c" * 40}
+        if bake.answers["serverless"]:
+            assert "new_cluster" not in task
+        else:
+            assert task["new_cluster"]["spark_version"] == bake.answers["spark_version"]
+            assert task["new_cluster"]["data_security_mode"] == "SINGLE_USER"
+    assert request["timeout_seconds"] == 21600 and request["queue"] == {"enabled": True}
+
+
+def test_the_integration_run_refuses_a_plan_without_the_training_job_or_with_unknowns(bakes):
+    bake = bakes["azure-github_actions"]
+    runs = load_ci_script(bake, "databricks_runs")
+    with pytest.raises(ValueError, match="is not in the plan"):
+        runs.planned_job({"planned_values": {"root_module": {}}})
+    plan = staging_plan(bake)
+    plan["resource_changes"][0]["change"]["after_unknown"] = {"task": [{"new_cluster": [{"spark_version": True}]}]}
+    with pytest.raises(ValueError, match=r"knows task\[0\]\.new_cluster\[0\]\.spark_version only after apply"):
+        runs.planned_job(plan)
+
+
+@each_bake
+def test_dev_runs_use_the_job_clusters_shape_and_code_location(bakes, bake_name):
+    bake = bakes[bake_name]
+    runs = load_ci_script(bake, "databricks_runs")
+    call = bake.module_call("staging")
+    assert runs.GIT_SOURCE == {"git_url": call["git_repo_url"], "git_provider": call["git_provider"]}
+    if bake.answers["serverless"]:
+        assert runs.RUN_CLUSTER is None
+    else:
+        cluster = Evaluator(bake, "staging").resolve(jobs_of(bake)["training"]["job_cluster"][0]["new_cluster"][0])
+        expected = {key: value for key, value in cluster.items()
+                    if key not in ("single_user_name", "policy_id") and value is not None}
+        assert runs.RUN_CLUSTER == expected
+    assert runs.STAGING_PRINCIPAL == call["service_principal_name"]
+
+
 def test_docs_explain_the_bootstrap_and_name_the_exact_ci_variables(bakes):
     for bake in bakes.values():
         docs = (bake.project / "docs" / "terraform.md").read_text()

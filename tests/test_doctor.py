@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 import yaml
-
 from ci_bakes import baked
 
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import re
+{%- if cookiecutter.python_version == "3.10" %}
 import sys
+{%- else %}
+import tomllib
+{%- endif %}
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+{%- if cookiecutter.python_version == "3.10" %}
+
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - Python 3.10
+else:  # Python 3.10
     import tomli as tomllib
+{%- endif %}
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = sorted((ROOT / "constraints").glob("dbr-*-ml.txt"))

@@ -41,10 +41,6 @@ def _ci_is(name: str) -> Callable[[Answers], bool]:
     return lambda answers: answers.get("ci_platform") == name
 
 
-def _uses_unity_catalog(answers: Answers) -> bool:
-    return _is_true(answers.get("unity_catalog"))
-
-
 ASKED_WHEN: dict[str, Callable[[Answers], bool]] = {
     "azure_devops_project": _ci_is("azure_devops"),
     "gitlab_host": _ci_is("gitlab"),
@@ -54,10 +50,6 @@ ASKED_WHEN: dict[str, Callable[[Answers], bool]] = {
     "tfstate_s3_bucket": _cloud_is("aws"),
     "tfstate_s3_region": _cloud_is("aws"),
     "tfstate_gcs_bucket": _cloud_is("gcp"),
-    "catalog_dev": _uses_unity_catalog,
-    "catalog_staging": _uses_unity_catalog,
-    "catalog_prod": _uses_unity_catalog,
-    "serverless": _uses_unity_catalog,
     "node_type": lambda answers: not _is_true(answers.get("serverless")),
     "num_workers": lambda answers: not _is_true(answers.get("serverless")),
     "serving_workload_size": lambda answers: _is_true(answers.get("serving")),
@@ -85,7 +77,6 @@ AZURE_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 AZURE_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 AZURE_RESOURCE_GROUP = re.compile(r"^[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]$")
 AWS_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-SPARK_VERSION = re.compile(r"^\d{1,2}\.\d{1,2}\.x(?:-[a-z0-9]+)*-scala\d+\.\d+$")
 NODE_TYPE_BY_CLOUD = {
     "azure": (re.compile(r"^Standard_[A-Za-z0-9_]+$"), "Standard_D4ds_v5"),
     "aws": (re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "i3.xlarge"),
@@ -308,12 +299,6 @@ def check_experiment_name(value: object, answers: Answers) -> str | None:
     return None
 
 
-def check_spark_version(value: object, answers: Answers) -> str | None:
-    if not SPARK_VERSION.match(str(value)):
-        return "must be a Databricks runtime key such as 15.4.x-cpu-ml-scala2.12"
-    return None
-
-
 def check_node_type(value: object, answers: Answers) -> str | None:
     cloud = str(answers.get("cloud", ""))
     pattern, example = NODE_TYPE_BY_CLOUD.get(cloud, (re.compile(r"^[A-Za-z0-9_.-]+$"), "i3.xlarge"))
@@ -463,7 +448,6 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "inference_schedule": check_quartz_cron,
     "monitoring_schedule": check_quartz_cron,
     "timezone": check_timezone,
-    "unity_catalog": check_boolean,
     "catalog_dev": check_uc_name,
     "catalog_staging": check_uc_name,
     "catalog_prod": check_uc_name,
@@ -471,7 +455,6 @@ RULES: dict[str, Callable[[object, Answers], str | None]] = {
     "feature_store": check_boolean,
     "model_name": check_uc_name,
     "experiment_name": check_experiment_name,
-    "spark_version": check_spark_version,
     "node_type": check_node_type,
     "num_workers": check_num_workers,
     "serverless": check_boolean,
@@ -499,15 +482,11 @@ def _check_together(answers: Answers) -> list[Problem]:
     if len(set(branches)) != len(branches):
         problems.append(Problem("release_branch", answers.get("release_branch"),
                                 "dev_branch, main_branch and release_branch must all differ"))
-    if _is_true(answers.get("unity_catalog")):
-        catalogs = [answers.get(k) for k in ("catalog_staging", "catalog_prod")]
-        shared_workspace = answers.get("staging_workspace_url") == answers.get("prod_workspace_url")
-        if catalogs[0] is not None and catalogs[0] == catalogs[1] and shared_workspace:
-            problems.append(Problem("catalog_prod", catalogs[1],
-                                    "must differ from catalog_staging when staging and prod share a workspace"))
-    elif _is_true(answers.get("serverless")):
-        problems.append(Problem("serverless", answers.get("serverless"),
-                                "serverless job compute needs unity_catalog=yes"))
+    catalogs = [answers.get(k) for k in ("catalog_staging", "catalog_prod")]
+    shared_workspace = answers.get("staging_workspace_url") == answers.get("prod_workspace_url")
+    if catalogs[0] is not None and catalogs[0] == catalogs[1] and shared_workspace:
+        problems.append(Problem("catalog_prod", catalogs[1],
+                                "must differ from catalog_staging when staging and prod share a workspace"))
     return problems
 
 

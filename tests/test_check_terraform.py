@@ -96,9 +96,9 @@ def test_only_the_broken_environment_is_reported(project):
     assert {f.message.split(" job")[0] for f in report.findings} == {"prod"}
 
 
-@pytest.mark.parametrize("answers", [{"serverless": True}, {"unity_catalog": False, "feature_store": False},
+@pytest.mark.parametrize("answers", [{"serverless": True}, {"feature_store": False},
                                      {"cloud": "aws"}, {"cloud": "gcp", "num_workers": "0"},
-                                     {"serving": True, "cloud": "gcp", "unity_catalog": False}])
+                                     {"serving": True, "cloud": "gcp"}])
 def test_other_variants_pass_every_terraform_rule(tmp_path, answers):
     sets = [arg for key, value in answers.items() for arg in ("--set", f"{key}={value}")]
     assert runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path), *sets]).exit_code == 0

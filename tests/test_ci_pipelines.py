@@ -72,7 +72,7 @@ def test_azure_template_and_runtime_expressions_survive_rendering(cloud):
     texts = {p.relative_to(pipelines).as_posix(): p.read_text() for p in pipelines.rglob("*.yml")}
     assert "${{ parameters.version }}" in texts["rollback-prod.yml"]
     assert "${{ parameters.environment }}" in texts["templates/rollback.yml"]
-    assert "$[ dependencies.TerraformPlanStaging.outputs['jobIds.trainingJobId'] ]" in texts["ci.yml"]
+    assert '--plan "$(Pipeline.Workspace)/terraform-plan-staging-json/plan.json"' in texts["ci.yml"]
     for name, text in texts.items():
         declared = {p["name"] for p in (load_yaml(pipelines / name).get("parameters") or [])}
         for used in re.findall(r"\$\{\{\s*parameters\.(\w+)\s*\}\}", text):

@@ -163,10 +163,174 @@ def test_run_jobs_fails_with_one_line_when_the_output_is_missing_or_the_run_fail
     assert "error: run 7 ended TERMINATED/FAILED" in capsys.readouterr().err
 
 
-def test_job_id_prints_the_output_for_the_pipeline(project, tmp_path, capsys):
-    outputs = write_outputs(tmp_path / "outputs.json", training_job_id=123)
-    assert load(project, "databricks_runs").main(["job-id", "--outputs", str(outputs), "training_job_id"]) == 0
-    assert capsys.readouterr().out.strip() == "123"
+# A first staging plan as `terraform show -json` writes it, reduced to the training job (hand-written
+# in that format: planned_values holds every attribute, nested blocks as lists, unset ones null).
+PLAN = {
+    "format_version": "1.2",
+    "planned_values": {"root_module": {"child_modules": [{"address": "module.ml_project", "resources": [{
+        "address": "module.ml_project.databricks_job.training", "mode": "managed", "type": "databricks_job",
+        "name": "training", "values": {
+            "name": "maternal-health-risk-staging-training", "max_concurrent_runs": 1, "timeout_seconds": 21600,
+            "git_source": [{"url": "https://github.com/my-org/maternal-health-risk", "provider": "gitHub",
+                            "branch": "main", "tag": None, "commit": None}],
+            "queue": [{"enabled": True}], "schedule": [], "library": [], "description": None,
+            "job_cluster": [{"job_cluster_key": "main", "new_cluster": [{
+                "spark_version": "18.x-cpu-ml-scala2.13", "node_type_id": "i3.xlarge", "num_workers": 2,
+                "policy_id": None, "data_security_mode": "SINGLE_USER", "single_user_name": "0000-sp",
+                "spark_conf": None, "autoscale": []}]}],
+            "task": [
+                {"task_key": "train", "job_cluster_key": "main", "max_retries": 1, "min_retry_interval_millis": 300000,
+                 "depends_on": [{"task_key": "validate_data", "outcome": None}], "library": [],
+                 "notebook_task": [{"notebook_path": "notebooks/train", "source": "GIT",
+                                    "base_parameters": {"env": "{{job.parameters.env}}"}, "warehouse_id": None}]},
+                {"task_key": "validate_data", "job_cluster_key": "main", "max_retries": 1, "depends_on": [],
+                 "notebook_task": [{"notebook_path": "notebooks/validate_data", "source": "GIT",
+                                    "base_parameters": {"env": "{{job.parameters.env}}"}}]},
+            ]}}]}]}},
+    "resource_changes": [{"address": "module.ml_project.databricks_job.training",
+                          "change": {"actions": ["create"], "after_unknown": {"id": True, "url": False}}}],
+}
+
+
+def test_the_planned_job_becomes_a_one_time_run_of_its_tasks_at_the_commit(project, tmp_path):
+    runs = load(project, "databricks_runs")
+    job = runs.planned_job(PLAN)
+    assert job["git_source"] == {"git_url": "https://github.com/my-org/maternal-health-risk",
+                                 "git_provider": "gitHub", "git_branch": "main"}
+    request = runs.integration_run_request(job, "d" * 40, "staging", "x")
+    # Retries pass through where the installed SDK's SubmitTask model has them (newer ones do).
+    train = {key: value for key, value in request["tasks"][0].items()
+             if key not in ("max_retries", "min_retry_interval_millis")}
+    assert train == {"task_key": "train", "depends_on": [{"task_key": "validate_data"}],
+                     "new_cluster": {"spark_version": "18.x-cpu-ml-scala2.13", "node_type_id": "i3.xlarge",
+                                     "num_workers": 2, "data_security_mode": "SINGLE_USER",
+                                     "single_user_name": "0000-sp"},
+                     "notebook_task": {"notebook_path": "notebooks/train", "source": "GIT",
+                                       "base_parameters": {"env": "staging", "git_commit": "d" * 40}}}
+    assert request["queue"] == {"enabled": True} and request["timeout_seconds"] == 21600
+    broken = tmp_path / "plan.json"
+    broken.write_text("Planning failed")
+    assert runs.main(["integration-run", "--env", "staging", "--plan", str(broken), "--git-commit", "d" * 40],
+                     api=FakeDatabricks({})) == 1
+
+
+# --- run-dev and seed-staging: one-time runs outside the deployed jobs --------------------------
+
+def git_in(cwd: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args]
+    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def pushed_project(project, tmp_path) -> Path:
+    """A copy of the baked project on a branch pushed to a (local, bare) origin."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(project, copy)
+    git_in(tmp_path, "init", "--quiet", "--bare", "origin.git")
+    git_in(copy, "init", "--quiet", "--initial-branch=feature/risk-score")
+    git_in(copy, "add", "--all")
+    git_in(copy, "commit", "--quiet", "-m", "work")
+    git_in(copy, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git_in(copy, "push", "--quiet", "-u", "origin", "feature/risk-score")
+    return copy
+
+
+ME = ("GET", "/api/2.0/preview/scim/v2/Me")
+SUBMIT = ("POST", "/api/2.1/jobs/runs/submit")
+RUNS_GET = ("GET", "/api/2.1/jobs/runs/get")
+
+
+def test_run_dev_runs_the_whole_pipeline_from_the_pushed_commit_as_the_developer(pushed_project, capsys):
+    runs = load(pushed_project, "databricks_runs")
+    api = FakeDatabricks({ME: [{"userName": "ada@example.com"}], SUBMIT: [{"run_id": 5}],
+                          RUNS_GET: [run_state("TERMINATED", "SUCCESS")]})
+    assert runs.main(["run-dev", "--poll-seconds", "0"], api=api) == 0
+    request = next(call[3] for call in api.calls if call[:2] == SUBMIT)
+    commit = git_in(pushed_project, "rev-parse", "HEAD")
+    steps = ["validate_data", "build_features", "train", "validate_model", "deploy", "batch_inference", "monitor"]
+    assert [task["task_key"] for task in request["tasks"]] == steps
+    assert [task.get("depends_on") for task in request["tasks"]] == [None] + [[{"task_key": s}] for s in steps[:-1]]
+    assert request["git_source"] == {"git_url": "https://github.com/my-org/maternal-health-risk",
+                                     "git_provider": "gitHub", "git_commit": commit}
+    for task in request["tasks"]:
+        assert task["notebook_task"]["base_parameters"] == {"env": "dev", "git_commit": commit}
+        assert task["new_cluster"]["single_user_name"] == "ada@example.com"
+        assert task["new_cluster"]["spark_version"] == "18.x-cpu-ml-scala2.13"
+    assert "run_as" not in request, "runs as the caller: the developer"
+    assert "ada@example.com" in request["run_name"] and "feature/risk-score" in request["run_name"]
+    out = capsys.readouterr().out
+    assert "https://staging.example/run/1" in out and "succeeded" in out
+
+
+def test_run_dev_runs_one_step_and_reports_a_failure_in_one_line(pushed_project, capsys):
+    runs = load(pushed_project, "databricks_runs")
+    failed = {"task_key": "train", **run_state("TERMINATED", "FAILED")}
+    api = FakeDatabricks({ME: [{"userName": "ada@example.com"}], SUBMIT: [{"run_id": 5}],
+                          RUNS_GET: [run_state("TERMINATED", "FAILED", tasks=[failed])]})
+    assert runs.main(["run-dev", "--step", "train", "--poll-seconds", "0"], api=api) == 1
+    request = next(call[3] for call in api.calls if call[:2] == SUBMIT)
+    assert [task["task_key"] for task in request["tasks"]] == ["train"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: run 5 ended TERMINATED/FAILED: train")
+
+
+@pytest.mark.parametrize("me,message", [
+    ({"userName": "6f1c2a9b-0d3e-4f5a-8b7c-1d2e3f4a5b6c", "applicationId": "6f1c2a9b-0d3e-4f5a-8b7c-1d2e3f4a5b6c"},
+     "these credentials are a service principal's: run-dev runs as you"),
+    ({}, "did not say who these credentials belong to"),
+])
+def test_run_dev_refuses_a_service_principal(pushed_project, capsys, me, message):
+    api = FakeDatabricks({ME: [me]})
+    assert load(pushed_project, "databricks_runs").main(["run-dev"], api=api) == 1
+    assert message in capsys.readouterr().err
+    assert not [call for call in api.calls if call[:2] == SUBMIT]
+
+
+def test_run_dev_refuses_an_unpushed_commit_or_an_unknown_step(pushed_project, capsys):
+    runs = load(pushed_project, "databricks_runs")
+    (pushed_project / "notes.md").write_text("x")
+    git_in(pushed_project, "add", "notes.md")
+    git_in(pushed_project, "commit", "--quiet", "-m", "local only")
+    assert runs.main(["run-dev"], api=FakeDatabricks({})) == 1
+    assert "1 commit(s) of feature/risk-score are not on origin/feature/risk-score: git push" in capsys.readouterr().err
+    assert runs.main(["run-dev", "--step", "trian"], api=FakeDatabricks({})) == 1
+    assert "--step 'trian': one of validate_data, build_features, train" in capsys.readouterr().err
+    git_in(pushed_project, "switch", "--quiet", "-c", "never-pushed")
+    assert runs.main(["run-dev"], api=FakeDatabricks({})) == 1
+    assert "branch never-pushed is not pushed: git push -u origin never-pushed" in capsys.readouterr().err
+
+
+SPS = ("GET", "/api/2.0/preview/scim/v2/ServicePrincipals")
+
+
+def test_seed_staging_writes_the_sample_tables_as_the_staging_principal(pushed_project):
+    runs = load(pushed_project, "databricks_runs")
+    api = FakeDatabricks({SPS: [{"Resources": [{"displayName": "staging-sp", "applicationId": "app-123"}]}],
+                          SUBMIT: [{"run_id": 8}], RUNS_GET: [run_state("TERMINATED", "SUCCESS")]})
+    assert runs.main(["seed-staging", "--poll-seconds", "0"], api=api) == 0
+    assert api.calls[0][2] == {"filter": 'displayName eq "staging-sp"'}
+    request = next(call[3] for call in api.calls if call[:2] == SUBMIT)
+    [task] = request["tasks"]
+    assert task["task_key"] == "sample_data" and task["notebook_task"]["base_parameters"]["env"] == "staging"
+    assert request["run_as"] == {"service_principal_name": "app-123"}
+    assert task["new_cluster"]["single_user_name"] == "app-123"
+
+
+def test_seed_staging_names_the_missing_principal_and_the_fix(pushed_project, capsys):
+    api = FakeDatabricks({SPS: [{"totalResults": 0}]})
+    assert load(pushed_project, "databricks_runs").main(["seed-staging"], api=api) == 1
+    assert "service principal 'staging-sp' not found in this workspace: run make bootstrap" in capsys.readouterr().err
+
+
+def test_sdk_failures_end_in_one_line_not_a_traceback(pushed_project, capsys):
+    class PermissionDenied(Exception):
+        pass
+
+    api = FakeDatabricks({ME: [PermissionDenied("User is not\nallowed to create clusters")]})
+    assert load(pushed_project, "databricks_runs").main(["run-dev"], api=api) == 1
+    assert capsys.readouterr().err == "error: PermissionDenied: User is not allowed to create clusters\n"
 
 
 # --- a local stand-in for the GitHub, GitLab and Azure DevOps REST APIs ------------------------
@@ -305,18 +469,20 @@ def test_integration_run_links_the_run_on_the_pull_request_and_reports_the_resul
         ("PATCH", f"{base}/comments/3"): lambda body: (200, comments[0].update(body)),
     }
     api = FakeDatabricks({
-        ("GET", "/api/2.1/jobs/get"): [{"job_id": 42, "settings": JOB_SETTINGS}],
         ("POST", "/api/2.1/jobs/runs/submit"): [{"run_id": 99}],
         ("GET", "/api/2.1/jobs/runs/get"): [run_state("RUNNING"), run_state("RUNNING"),
                                             run_state("TERMINATED", "SUCCESS")],
     })
     dotenv = tmp_path / "integration.env"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(PLAN))
     code = load(project, "databricks_runs").main(
-        ["integration-run", "--env", "staging", "--job-id", "42", "--git-commit", "c" * 40, "--comment",
+        ["integration-run", "--env", "staging", "--plan", str(plan), "--git-commit", "c" * 40, "--comment",
          "--poll-seconds", "0", "--dotenv", str(dotenv)], api=api)
     assert code == 0
     submitted = next(c[3] for c in api.calls if c[1] == "/api/2.1/jobs/runs/submit")
     assert submitted["git_source"]["git_commit"] == "c" * 40
+    assert not [c for c in api.calls if c[1] == "/api/2.1/jobs/get"], "needs no deployed job"
     assert [r["method"] for r in fake_api["requests"]] == ["GET", "POST", "GET", "PATCH"]
     assert "https://staging.example/run/1" in comments[0]["body"] and "succeeded" in comments[0]["body"]
     assert dotenv.read_text() == "INTEGRATION_RUN_URL=https://staging.example/run/1\n"
@@ -338,7 +504,7 @@ def test_rollback_repoints_champion_and_tags_both_versions_with_the_audit_note(p
     rollback = load(project, "rollback")
     prefix = "/api/2.0/mlflow/unity-catalog"
     api = registry(prefix, champion="9")
-    audit = rollback.rollback(api, "prod.maternal_health_risk.maternal_health_risk_model", True, "7",
+    audit = rollback.rollback(api, "prod.maternal_health_risk.maternal_health_risk_model", "7",
                               "v9 over-predicts risk", "dr-who", "https://ci/run/5")
     assert audit["previous_version"] == "9" and audit["version"] == "7" and audit["by"] == "dr-who"
     posts = [(c[1].rsplit("/", 1)[-1], c[3]) for c in api.calls if c[0] == "POST"]
@@ -360,27 +526,28 @@ def test_rollback_repoints_champion_and_tags_both_versions_with_the_audit_note(p
 ])
 def test_rollback_refuses_unsafe_requests_and_changes_nothing(project, version, note, champion, status, message):
     rollback = load(project, "rollback")
-    api = registry("/api/2.0/mlflow", champion=champion, version_status=status)
+    api = registry("/api/2.0/mlflow/unity-catalog", champion=champion, version_status=status)
     with pytest.raises(rollback.RollbackRefused, match=message):
-        rollback.rollback(api, "prod-model", False, version, note, "me", "run")
+        rollback.rollback(api, "prod.schema.model", version, note, "me", "run")
     assert not [c for c in api.calls if c[0] == "POST"]
 
 
 def test_rollback_without_a_previous_champion_and_for_a_missing_version(project):
     rollback = load(project, "rollback")
-    api = registry("/api/2.0/mlflow", champion=None)
-    assert rollback.rollback(api, "prod-model", False, "7", "first champion", "me", "run")["previous_version"] is None
-    missing = FakeDatabricks({("GET", "/api/2.0/mlflow/model-versions/get"): [NotFound("nope")]})
+    api = registry("/api/2.0/mlflow/unity-catalog", champion=None)
+    assert rollback.rollback(api, "prod.schema.model", "7", "first champion", "me", "run")["previous_version"] is None
+    missing = FakeDatabricks({("GET", "/api/2.0/mlflow/unity-catalog/model-versions/get"): [NotFound("nope")]})
     with pytest.raises(rollback.RollbackRefused, match="has no version 7"):
-        rollback.rollback(missing, "prod-model", False, "7", "why", "me", "run")
+        rollback.rollback(missing, "prod.schema.model", "7", "why", "me", "run")
 
 
-@pytest.mark.parametrize("unity_catalog,expected", [(True, ("prod.maternal_health_risk.maternal_health_risk_model",
-                                                            True)),
-                                                    (False, ("prod-maternal_health_risk_model", False))])
-def test_rollback_reads_the_model_of_the_environment_from_its_config(unity_catalog, expected):
-    project = baked("azure", "gitlab") if unity_catalog else baked("azure", "gitlab", unity_catalog=False)
-    assert load(project, "rollback").model_target("prod") == expected
+def test_rollback_reads_the_unity_catalog_model_of_the_environment_from_its_config(project, tmp_path):
+    rollback = load(project, "rollback")
+    assert rollback.model_target("prod") == "prod.maternal_health_risk.maternal_health_risk_model"
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "prod.yml").write_text("mlflow:\n  registry_uri: databricks\n  registered_model: prod-m\n")
+    with pytest.raises(rollback.RollbackRefused, match="registry_uri must be databricks-uc"):
+        rollback.model_target("prod", tmp_path)
 
 
 def test_rollback_command_prints_one_json_audit_line(project, monkeypatch, capsys):
@@ -413,14 +580,10 @@ def alias_lookup(prefix: str, answer) -> FakeDatabricks:
     return FakeDatabricks({("GET", f"{prefix}/registered-models/alias"): [answer]})
 
 
-@pytest.mark.parametrize("unity_catalog,prefix,model", [
-    (True, "/api/2.0/mlflow/unity-catalog", "staging.maternal_health_risk.maternal_health_risk_model"),
-    (False, "/api/2.0/mlflow", "staging-maternal_health_risk_model"),
-])
-def test_champion_version_prints_the_version_terraform_serves(unity_catalog, prefix, model, capsys):
-    project = baked("azure", "gitlab", serving=True, unity_catalog=unity_catalog)
+def test_champion_version_prints_the_version_terraform_serves(serving_project, capsys):
+    prefix, model = "/api/2.0/mlflow/unity-catalog", "staging.maternal_health_risk.maternal_health_risk_model"
     api = alias_lookup(prefix, {"model_version": {"name": model, "version": "7"}})
-    assert load_champion_version(project).main(["--env", "staging"], api=api) == 0
+    assert load_champion_version(serving_project).main(["--env", "staging"], api=api) == 0
     assert capsys.readouterr().out == "7\n"
     assert api.calls == [("GET", f"{prefix}/registered-models/alias", {"name": model, "alias": "champion"}, None)]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import git
+from conftest import REPO_ROOT, git
 from mlstack.cli import app
 from mlstack.fleet import fleet_report, read_targets
 from mlstack.policy.policy_file import parse_policy
@@ -21,6 +21,8 @@ from mlstack.policy.policy_file import parse_policy
 runner = CliRunner()
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "dapi0123456789abcdef0123456789abcdef"
+# The version the bundled template records, which the fleet's up-to-date repositories are on.
+CURRENT = json.loads((REPO_ROOT / "cookiecutter.json").read_text())["_template_version"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def base_project(tmp_path_factory) -> Path:
 
 def set_version(repo: Path, version: str) -> None:
     answers = repo / ".mlstack" / "answers.yml"
-    answers.write_text(answers.read_text().replace("\n  version: 0.1.0", f"\n  version: {version}", 1))
+    answers.write_text(answers.read_text().replace(f"\n  version: {CURRENT}", f"\n  version: {version}", 1))
 
 
 def waive_makefile_change(repo: Path) -> None:
@@ -80,14 +82,14 @@ OUTCOME_OF_STATE = {"ok": "ok", "old": "update", "drift": "drift", "secret": "po
 
 def test_fleet_of_fifty_mixed_repositories_gives_the_expected_counts(fleet):
     targets, expected = fleet
-    policy = parse_policy({"params": {"latest_template_version": "0.1.0"}}, "fleet-policy")
+    policy = parse_policy({"params": {"latest_template_version": CURRENT}}, "fleet-policy")
     report = fleet_report(targets, policy, jobs=2, today=dt.date(2026, 11, 23))
     by_repo = {row.repo: row for row in report.rows}
     assert [row.repo for row in report.rows] == targets
     for repo, state in expected.items():
         assert by_repo[repo].outcome == OUTCOME_OF_STATE[state], (repo, by_repo[repo])
     assert report.counts() == {"repos": 50, "ok": 27, "update": 8, "drift": 7, "policy": 6, "broken": 2}
-    assert report.versions() == {"0.1.0": 40, "0.0.9": 8, "unknown": 2}
+    assert report.versions() == {CURRENT: 40, "0.0.9": 8, "unknown": 2}
     assert {by_repo[r].behind for r, s in expected.items() if s == "old"} == {1}
     assert {by_repo[r].failing_rules[0] for r, s in expected.items() if s == "secret"} == {"SEC301"}
     assert sum(row.drift for row in report.rows) == 7
@@ -103,7 +105,7 @@ def test_git_urls_are_cloned_shallowly_and_a_bad_url_is_just_a_broken_row(base_p
     targets = [f"file://{remote}", f"file://{tmp_path}/nope.git"]
     report = fleet_report(targets, parse_policy({}, "p"), cache_dir=cache, jobs=1)
     good, bad = report.rows
-    assert good.outcome == "ok" and good.template_version == "0.1.0" and good.drift == 0
+    assert good.outcome == "ok" and good.template_version == CURRENT and good.drift == 0
     assert bad.outcome == "broken" and "cannot fetch" in bad.error
     clone = next(cache.iterdir())
     assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
@@ -162,7 +164,7 @@ def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_pat
     targets, expected = fleet
     page_file = tmp_path / "fleet.html"
     policy = tmp_path / "policy.yml"
-    policy.write_text("params:\n  latest_template_version: 0.1.0\n")
+    policy.write_text(f"params:\n  latest_template_version: {CURRENT}\n")
     result = runner.invoke(app, ["fleet", "report", *targets, "--format", "html", "-O", str(page_file),
                                  "--policy", str(policy)])
     assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ ENGINE_TESTS = (
     "test_the_monitor_agrees_with_the_sample_statistics_on_fresh_and_drifted_batches",
     "test_the_other_engine_is_judged_like_with_like_and_monitored_alike",
 )
-VARIANT = {"project_name": "Clinic Variant", "feature_store": "false", "unity_catalog": "false",
+VARIANT = {"project_name": "Clinic Variant", "feature_store": "false",
            "training_engine": "single_node"}
 SERVING = {"project_name": "Triage Serving", "serving": "true", "cloud": "aws", "ci_platform": "gitlab"}
 # The serving project's own tests that must have run and passed (smoke test and end to end included).
@@ -54,13 +54,15 @@ def default_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed_project(default_project, project_venv):
-    project_venv.install("-e", f"{default_project}[dev]")
+    """The default project installed with the library versions of its (default) runtime, 18 LTS ML."""
+    lock = default_project / "constraints" / "dbr-18-ml.txt"
+    project_venv.install("--constraint", str(lock), "-e", f"{default_project}[dev]")
     return default_project
 
 
 @pytest.fixture(scope="module")
 def variant_project(tmp_path_factory, installed_project, project_venv) -> Path:
-    """Feature store and Unity Catalog off, another package name; reuses the installed dependencies."""
+    """Feature store off, another package name; reuses the installed dependencies."""
     project = init(tmp_path_factory.mktemp("variant"), VARIANT)
     project_venv.install("--no-deps", "-e", str(project))
     return project
@@ -87,6 +89,13 @@ def test_generated_project_test_suite_passes_with_the_pipeline_test(installed_pr
     assert " passed" in output and " skipped" not in output.splitlines()[-1]
 
 
+def test_the_suite_runs_on_the_library_versions_of_databricks_runtime_18_lts_ml(installed_project, project_venv):
+    names = ("pyspark", "mlflow", "mlflow-skinny", "scikit-learn", "pandas", "numpy", "hyperopt")
+    script = f"import importlib.metadata as m; print(' '.join(m.version(n) for n in {names!r}))"
+    result = project_venv.run("python", "-c", script, cwd=installed_project)
+    assert result.stdout.split() == ["4.1.0", "3.8.1", "3.8.1", "1.6.1", "2.2.3", "2.1.3", "0.3.0"], result.stderr
+
+
 def test_generated_project_is_lint_clean(installed_project, project_venv):
     result = project_venv.run("ruff", "check", "src", "tests", cwd=installed_project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -100,17 +109,17 @@ def test_local_pipeline_command_is_documented_and_wired(installed_project):
         assert (installed_project / "src" / "maternal_health_risk" / "pipelines" / f"{step}.py").is_file(), step
         notebook = (installed_project / "notebooks" / f"{step}.py").read_text()
         assert notebook.startswith("# Databricks notebook source")
-        assert 'dbutils.widgets.get("env")' in notebook
+        assert "env = start_step(dbutils)" in notebook
         assert f"from maternal_health_risk.pipelines.{step} import run" in notebook
 
 
-def test_variant_without_feature_store_or_unity_catalog_passes_its_unit_tests(variant_project, project_venv):
+def test_variant_without_feature_store_passes_its_unit_tests(variant_project, project_venv):
     project = yaml.safe_load((variant_project / "configs" / "project.yml").read_text())
     assert project["feature_store"]["enabled"] is False
     assert project["training"]["engine"] == "single_node"
     staging = yaml.safe_load((variant_project / "configs" / "staging.yml").read_text())
-    assert staging["catalog"] is None and staging["mlflow"]["registry_uri"] == "databricks"
-    assert staging["mlflow"]["registered_model"] == "staging-clinic_variant_model"
+    assert staging["catalog"] == "staging" and staging["mlflow"]["registry_uri"] == "databricks-uc"
+    assert staging["mlflow"]["registered_model"] == "staging.clinic_variant.clinic_variant_model"
     lint = project_venv.run("ruff", "check", "src", "tests", cwd=variant_project)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     result = project_venv.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration", cwd=variant_project)

@@ -95,16 +95,16 @@ def test_interactive_ci_platform_settings_are_conditional(tmp_path):
 
 def test_set_and_answers_file_combine_with_set_winning(tmp_path):
     answers_file = tmp_path / "answers.yml"
-    answers_file.write_text("project_name: From File\ncloud: gcp\nnum_workers: 4\nunity_catalog: no\n")
+    answers_file.write_text("project_name: From File\ncloud: gcp\nnum_workers: 4\nfeature_store: no\n")
     result = invoke("init", "--no-input", "-o", str(tmp_path / "out"), "--answers-file", str(answers_file),
                     "--set", "cloud=aws", "--set", "project_slug=custom-slug")
     assert result.exit_code == 0, result.output
     meta = recorded(tmp_path / "out" / "custom-slug")
     assert meta["answers"]["cloud"] == "aws"
     assert meta["answers"]["num_workers"] == "4"
-    assert meta["answers"]["unity_catalog"] is False
+    assert meta["answers"]["feature_store"] is False
     assert meta["answers"]["project_name"] == "From File"
-    assert set(meta["user_set"]) == {"project_name", "cloud", "num_workers", "unity_catalog", "project_slug"}
+    assert set(meta["user_set"]) == {"project_name", "cloud", "num_workers", "feature_store", "project_slug"}
 
 
 def test_recorded_answers_file_can_seed_a_new_project(tmp_path):
@@ -119,7 +119,8 @@ def test_recorded_answers_file_can_seed_a_new_project(tmp_path):
     (["--set", "clod=aws"], "unknown question 'clod' (did you mean 'cloud'?)"),
     (["--set", "cloud=azur"], "must be one of azure, aws, gcp (did you mean 'azure'?)"),
     (["--set", "novalue"], "expected KEY=VALUE"),
-    (["--set", "unity_catalog=maybe"], "unity_catalog='maybe': must be yes or no"),
+    (["--set", "serverless=maybe"], "serverless='maybe': must be yes or no"),
+    (["--set", "unity_catalog=no"], "unknown question 'unity_catalog'"),
     (["--set", "staging_workspace_url=https://adb.example.com/path"], "host only"),
     (["--set", "inference_schedule=0 0 11 * * * *"], "Quartz cron"),
     (["--set", "cloud=aws", "--set", "tfstate_s3_bucket=Bad_Bucket"], "tfstate_s3_bucket='Bad_Bucket'"),

@@ -36,8 +36,8 @@ def tree_bytes(root: Path) -> dict[str, tuple[bytes, int]]:
 @pytest.mark.parametrize("answers", [
     {},
     {"cloud": "aws", "ci_platform": "gitlab", "serving": "yes", "serving_workload_size": "Medium"},
-    {"cloud": "gcp", "ci_platform": "azure_devops", "unity_catalog": "no", "feature_store": "no"},
-], ids=["defaults", "aws-gitlab-serving", "gcp-azure-devops-no-uc"])
+    {"cloud": "gcp", "ci_platform": "azure_devops", "feature_store": "no"},
+], ids=["defaults", "aws-gitlab-serving", "gcp-azure-devops-no-features"])
 def test_render_without_hooks_is_byte_identical_to_the_hooked_render(tmp_path, answers):
     with open_template() as template:
         provided = Provided()

@@ -27,7 +27,6 @@ GOOD = {
     "timezone": ["UTC", "America/New_York", "Europe/Berlin"],
     "owner_email": ["a.b@example.org"],
     "catalog_prod": ["prod", "ml_prod_2"],
-    "spark_version": ["15.4.x-cpu-ml-scala2.12", "16.4.x-scala2.13"],
     "num_workers": ["0", "8", "100"],
     "training_engine": ["distributed", "single_node"],
     "project_name": ["Prénom Ñandú Risk", "A"],
@@ -48,7 +47,6 @@ BAD = {
     "timezone": ["Mars/Olympus", "", "../etc/passwd"],
     "owner_email": ["nobody", "a@b"],
     "catalog_prod": ["Prod", "prod-1", "1prod"],
-    "spark_version": ["15.4", "latest"],
     "num_workers": ["-1", "101", "two", "1.5"],
     "training_engine": ["spark", "Distributed", ""],
     "project_name": ["", "   ", "line\nbreak", "{{ 7*7 }}", "x${var.y}", "a" * 101],
@@ -95,14 +93,14 @@ def test_branches_must_differ():
 
 
 def test_questions_for_other_clouds_and_ci_platforms_are_not_asked():
-    aws_github = {"cloud": "aws", "ci_platform": "github_actions", "unity_catalog": True, "serverless": False}
+    aws_github = {"cloud": "aws", "ci_platform": "github_actions", "serverless": False}
     assert questions.is_asked("tfstate_s3_bucket", aws_github)
     assert not questions.is_asked("tfstate_azure_storage_account", aws_github)
     assert not questions.is_asked("tfstate_gcs_bucket", aws_github)
     assert not questions.is_asked("azure_devops_project", aws_github)
     assert not questions.is_asked("gitlab_host", aws_github)
     assert questions.is_asked("gitlab_host", {**aws_github, "ci_platform": "gitlab"})
-    assert not questions.is_asked("catalog_prod", {**aws_github, "unity_catalog": False})
+    assert questions.is_asked("catalog_prod", aws_github)
     assert not questions.is_asked("node_type", {**aws_github, "serverless": True})
 
 

@@ -28,23 +28,24 @@ SHARED_URL = {
     "aws": "https://dbc-55555555-5555.cloud.databricks.com",
     "gcp": "https://5555555555555555.5.gcp.databricks.com",
 }
-# Variants on top of the 9 cloud x CI bakes: topology, registry, compute and feature store.
+# Variants on top of the 9 cloud x CI bakes: topology, compute and feature store.
 VARIANTS = {
     "shared-workspace": {"cloud": "azure", "ci_platform": "gitlab", "staging_workspace_url": SHARED_URL["azure"],
-                         "prod_workspace_url": SHARED_URL["azure"], "catalog_prod": "prod"},
-    "no-uc-no-features-single-node": {"cloud": "aws", "ci_platform": "github_actions", "unity_catalog": False,
-                                      "feature_store": False, "num_workers": "0",
-                                      "staging_workspace_url": SHARED_URL["aws"],
-                                      "prod_workspace_url": SHARED_URL["aws"]},
+                         "prod_workspace_url": SHARED_URL["azure"], "catalog_prod": "prod",
+                         "spark_version": "17.3.x-cpu-ml-scala2.13"},
+    "no-features-single-node": {"cloud": "aws", "ci_platform": "github_actions",
+                                "feature_store": False, "num_workers": "0", "spark_version": "15.4.x-cpu-ml-scala2.12",
+                                "staging_workspace_url": SHARED_URL["aws"],
+                                "prod_workspace_url": SHARED_URL["aws"]},
     "serverless-custom-schedule": {"cloud": "gcp", "ci_platform": "azure_devops", "serverless": True,
                                    "inference_schedule": "0 30 6 ? * MON-FRI", "timezone": "Europe/Berlin",
                                    "monitoring_schedule": "0 15 7 * * ?", "main_branch": "trunk",
                                    "release_branch": "production"},
-    # Real-time serving, on each cloud: Unity Catalog (inference table) and workspace registry.
-    "serving-azure-uc": {"cloud": "azure", "ci_platform": "github_actions", "serving": True},
-    "serving-aws-no-uc": {"cloud": "aws", "ci_platform": "gitlab", "serving": True, "unity_catalog": False,
+    # Real-time serving, on each cloud.
+    "serving-azure": {"cloud": "azure", "ci_platform": "github_actions", "serving": True},
+    "serving-aws-large": {"cloud": "aws", "ci_platform": "gitlab", "serving": True,
                           "serving_workload_size": "Large", "serving_scale_to_zero_prod": True},
-    "serving-gcp-uc-serverless": {"cloud": "gcp", "ci_platform": "azure_devops", "serving": True,
+    "serving-gcp-serverless": {"cloud": "gcp", "ci_platform": "azure_devops", "serving": True,
                                   "serverless": True, "serving_workload_size": "Medium",
                                   "catalog_prod": "clinical_prod", "schema_name": "risk"},
 }
@@ -274,12 +275,14 @@ def test_terraform_names_equal_what_configs_tell_the_pipelines(bakes, bake_name)
         assert call["experiment_path"] == config["mlflow"]["experiment"]
         assert call["registered_model_name"] == config["mlflow"]["registered_model"]
         assert bake.blocks(env, "provider")["databricks"]["host"] == config["workspace_url"]
-        if bake.answers["unity_catalog"]:
-            catalog, schema, _ = call["registered_model_name"].split(".")
-            assert (catalog, schema) == (config["catalog"], config["schema"])
-            assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{call['volume_name']}"
-        else:
-            assert "volume_name" not in call
+        catalog, schema, model = call["registered_model_name"].split(".")
+        assert (catalog, schema) == (config["catalog"], config["schema"])
+        # terraform/bootstrap creates the model, volume and experiment the configs name.
+        bootstrap = bake.blocks("bootstrap", "locals")
+        assert bootstrap["catalogs"][env] == catalog and bootstrap["schema_name"] == schema
+        assert bootstrap["model_name"] == model
+        assert config["paths"]["root"] == f"/Volumes/{catalog}/{schema}/{bootstrap['volume_name']}"
+        assert bootstrap["experiment_paths"][env] == config["mlflow"]["experiment"]
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -321,6 +324,48 @@ def test_jobs_have_the_contract_task_keys_sorted_with_sorted_dependencies(bakes,
             assert notebook["base_parameters"] == {"env": "${local.job_env_reference}"}
 
 
+def test_job_clusters_default_to_databricks_runtime_18_lts_ml(bakes):
+    for name, bake in bakes.items():
+        if "spark_version" not in BAKES[name] and not bake.answers["serverless"]:
+            for env in ENVIRONMENTS:
+                assert bake.module_call(env)["spark_version"] == "18.x-cpu-ml-scala2.13", name
+
+
+def notebook_install(bake: Bake, notebook_path: str) -> str:
+    """The arguments of the `%pip install` cell of a task's notebook (the first cell after the title)."""
+    text = (bake.project / f"{notebook_path}.py").read_text()
+    match = re.search(r"^# MAGIC %pip install (.+)$", text, re.M)
+    assert match, f"{notebook_path}: no %pip install cell"
+    return match.group(1)
+
+
+@each_bake
+def test_every_job_task_installs_the_checkout_and_its_dependencies_pinned_to_its_runtime(bakes, bake_name):
+    """Classic clusters: pinned to the lock of the cluster's runtime; serverless: the environment's versions.
+
+    Notebook tasks take their libraries from %pip in the notebook (the Jobs API refuses an
+    `environment` on a notebook task, serverless or not), so each task is followed to its notebook.
+    """
+    bake = bakes[bake_name]
+    for env in ENVIRONMENTS:
+        call = bake.module_call(env)
+        for name, job in jobs_of(bake).items():
+            for task in job["task"]:
+                install = notebook_install(bake, task["notebook_task"][0]["notebook_path"]).split()
+                assert install[-1] == "..", f"{name}/{task['task_key']}: must install the checkout itself"
+                if bake.answers["serverless"]:
+                    assert "job_cluster_key" not in task and "--constraint" not in install
+                    continue
+                [cluster] = [c for c in job["job_cluster"] if c["job_cluster_key"] == "${local.job_cluster_key}"]
+                assert task["job_cluster_key"] == "${local.job_cluster_key}"
+                assert cluster["new_cluster"][0]["spark_version"] == "${var.spark_version}"
+                runtime = call["spark_version"].split(".x-")[0]
+                lock = install[install.index("--constraint") + 1]
+                assert lock == f"../constraints/dbr-{runtime}-ml.txt", f"{name}/{task['task_key']}: {lock}"
+                pins = (bake.project / "notebooks" / lock).read_text()
+                assert f"({call['spark_version']}, Python" in pins.splitlines()[0]
+
+
 @each_bake
 def test_jobs_use_current_syntax_and_no_deprecated_attributes(bakes, bake_name):
     bake = bakes[bake_name]
@@ -339,7 +384,8 @@ def test_jobs_use_current_syntax_and_no_deprecated_attributes(bakes, bake_name):
         for task in job["task"]:
             assert "library" not in task or all("egg" not in lib for lib in task["library"])
             assert "max_retries" in task
-    assert "description" not in bake.resources("modules/ml_project", "databricks_mlflow_experiment")["this"]
+    for env in ENVIRONMENTS:
+        assert "description" not in bake.resources("bootstrap", "databricks_mlflow_experiment")[env]
     tags = set(bake.blocks("modules/ml_project", "locals")["tags"])
     assert {"project", "environment", "owner", "template_version"} <= tags
     text = "\n".join(p.read_text() for p in bake.terraform.rglob("*.tf"))
@@ -373,10 +419,7 @@ def test_every_principal_field_uses_the_environment_principals_application_id(ba
         assert job["run_as"] == [{"service_principal_name": runner}]
         for cluster in job.get("job_cluster", []):
             spec = cluster["new_cluster"][0]
-            if bake.answers["unity_catalog"]:
-                assert spec["data_security_mode"] == "SINGLE_USER" and spec["single_user_name"] == runner
-            else:
-                assert "data_security_mode" not in spec and "single_user_name" not in spec
+            assert spec["data_security_mode"] == "SINGLE_USER" and spec["single_user_name"] == runner
     permissions = bake.resources("modules/ml_project", "databricks_permissions")
     for name, resource in permissions.items():
         principals = [entry for entry in resource["access_control"] if "service_principal_name" in entry]
@@ -413,23 +456,41 @@ def test_compute_is_serverless_or_a_job_cluster_from_the_prompts(bakes, bake_nam
 
 
 @each_bake
-def test_models_use_unity_catalog_grants_or_workspace_registry_permissions(bakes, bake_name):
+def test_the_bootstrap_creates_what_pipelines_write_into_owned_by_each_environments_principal(bakes, bake_name):
+    """Model, volume and experiment exist before any deploy, so a pull request can run first."""
     bake = bakes[bake_name]
     module = "modules/ml_project"
-    if bake.answers["unity_catalog"]:
-        model = bake.resources(module, "databricks_registered_model")["this"]
-        assert model["owner"] == "${local.runner_application_id}"
-        assert not bake.resources(module, "databricks_mlflow_model")
-        grants = bake.resources(module, "databricks_grants")
-        assert grants["model"]["model"] == "${databricks_registered_model.this.id}"
-        assert grants["model"]["grant"] == [{"principal": "${var.read_group}", "privileges": ["EXECUTE"]}]
-        assert bake.blocks(module, "locals")["registered_model_name"] == "${databricks_registered_model.this.id}"
-    else:
-        assert not bake.resources(module, "databricks_registered_model")
-        assert bake.resources(module, "databricks_mlflow_model")["this"]["name"] == "${var.registered_model_name}"
-        permissions = bake.resources(module, "databricks_permissions")["model"]
-        assert permissions["registered_model_id"] == "${databricks_mlflow_model.this.registered_model_id}"
-        assert not bake.resources(module, "databricks_grants")
+    for kind in ("databricks_registered_model", "databricks_mlflow_model", "databricks_volume",
+                 "databricks_mlflow_experiment", "databricks_grants"):
+        assert not bake.resources(module, kind), f"{kind} belongs to terraform/bootstrap"
+    assert bake.blocks(module, "locals")["registered_model_name"] == "${var.registered_model_name}"
+    for env in ENVIRONMENTS:
+        owner = f'${{databricks_service_principal.env["{env}"].application_id}}'
+        provider = f"${{databricks.{env}}}"
+        model = bake.resources("bootstrap", "databricks_registered_model")[env]
+        volume = bake.resources("bootstrap", "databricks_volume")[env]
+        assert model["owner"] == volume["owner"] == owner, "aliases need the model's owner"
+        assert model["provider"] == volume["provider"] == provider
+        assert (model["catalog_name"], model["schema_name"]) == (f"${{databricks_schema.{env}.catalog_name}}",
+                                                                 f"${{databricks_schema.{env}.name}}")
+        grants = bake.resources("bootstrap", "databricks_grants")
+        assert grants[f"{env}_model"]["model"] == f"${{databricks_registered_model.{env}.id}}"
+        assert grants[f"{env}_model"]["grant"] == [{"principal": "${local.read_group}", "privileges": ["EXECUTE"]}]
+        assert grants[f"{env}_schema"]["grant"] == [{"principal": "${local.read_group}",
+                                                     "privileges": ["USE_SCHEMA"]}]
+        assert not any("volume" in key for key in grants), "the volume may hold PHI: no grants"
+        permissions = bake.resources("bootstrap", "databricks_permissions")[f"{env}_experiment"]
+        assert permissions["experiment_id"] == f"${{databricks_mlflow_experiment.{env}.id}}"
+        assert permissions["access_control"] == [
+            {"service_principal_name": owner, "permission_level": "CAN_MANAGE"},
+            {"group_name": "${local.read_group}", "permission_level": "CAN_READ"}]
+        removed = [block["from"] for block in bake.parsed[f"{env}/main.tf"].get("removed", [])]
+        assert all(bake.parsed[f"{env}/main.tf"]["removed"][i]["lifecycle"][0]["destroy"] is False
+                   for i in range(len(removed)))
+        assert set(removed) == {f"${{module.ml_project.{address}}}" for address in (
+            "databricks_registered_model.this", "databricks_volume.files", "databricks_grants.schema",
+            "databricks_grants.model", "databricks_mlflow_experiment.this", "databricks_permissions.experiment")}
+    assert bake.blocks("bootstrap", "locals")["read_group"] == bake.answers["read_group"]
 
 
 # --- bootstrap ---------------------------------------------------------------------------
@@ -658,6 +719,83 @@ def test_rendered_jobs_load_into_the_jobs_api_models_without_losing_anything(bak
                 assert settings.schedule.timezone_id == bake.answers["timezone"]
 
 
+def load_ci_script(bake: Bake, name: str):
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(bake.project / "ci"))
+    try:
+        spec = importlib.util.spec_from_file_location(f"ci_{name}_{bake.name}", bake.project / "ci" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(bake.project / "ci"))
+
+
+def staging_plan(bake: Bake) -> dict[str, Any]:
+    """`terraform show -json` of a first staging plan, reduced to the training job: its values are the
+    rendered job with the root's variables resolved, as planned_values holds them (blocks as lists)."""
+    address = "module.ml_project.databricks_job.training"
+    values = Evaluator(bake, "staging").resolve(jobs_of(bake)["training"])
+    return {"format_version": "1.2",
+            "planned_values": {"root_module": {"child_modules": [{"address": "module.ml_project", "resources": [
+                {"address": address, "mode": "managed", "type": "databricks_job", "name": "training",
+                 "values": values}]}]}},
+            "resource_changes": [{"address": address, "change": {"actions": ["create"], "after_unknown": {}}}]}
+
+
+@each_bake
+def test_the_integration_run_submits_the_training_job_of_the_staging_plan_with_no_deployed_job(bakes, bake_name):
+    from databricks.sdk.service.jobs import SubmitTask
+
+    bake = bakes[bake_name]
+    runs = load_ci_script(bake, "databricks_runs")
+    job = runs.planned_job(staging_plan(bake))
+    request = runs.integration_run_request(job, "c" * 40, "staging", "integration")
+    expected_keys = [task["task_key"] for task in jobs_of(bake)["training"]["task"]]
+    assert [task["task_key"] for task in request["tasks"]] == expected_keys
+    assert request["git_source"] == {"git_url": bake.answers["git_repo_url"],
+                                     "git_provider": bake.module_call("staging")["git_provider"],
+                                     "git_commit": "c" * 40}
+    for task in request["tasks"]:
+        assert SubmitTask.from_dict(task).as_dict() == task, "only what a one-time run's task accepts"
+        assert task["notebook_task"]["base_parameters"] == {"env": "staging", "git_commit": "c" * 40}
+        if bake.answers["serverless"]:
+            assert "new_cluster" not in task
+        else:
+            assert task["new_cluster"]["spark_version"] == bake.answers["spark_version"]
+            assert task["new_cluster"]["data_security_mode"] == "SINGLE_USER"
+    assert request["timeout_seconds"] == 21600 and request["queue"] == {"enabled": True}
+
+
+def test_the_integration_run_refuses_a_plan_without_the_training_job_or_with_unknowns(bakes):
+    bake = bakes["azure-github_actions"]
+    runs = load_ci_script(bake, "databricks_runs")
+    with pytest.raises(ValueError, match="is not in the plan"):
+        runs.planned_job({"planned_values": {"root_module": {}}})
+    plan = staging_plan(bake)
+    plan["resource_changes"][0]["change"]["after_unknown"] = {"task": [{"new_cluster": [{"spark_version": True}]}]}
+    with pytest.raises(ValueError, match=r"knows task\[0\]\.new_cluster\[0\]\.spark_version only after apply"):
+        runs.planned_job(plan)
+
+
+@each_bake
+def test_dev_runs_use_the_job_clusters_shape_and_code_location(bakes, bake_name):
+    bake = bakes[bake_name]
+    runs = load_ci_script(bake, "databricks_runs")
+    call = bake.module_call("staging")
+    assert runs.GIT_SOURCE == {"git_url": call["git_repo_url"], "git_provider": call["git_provider"]}
+    if bake.answers["serverless"]:
+        assert runs.RUN_CLUSTER is None
+    else:
+        cluster = Evaluator(bake, "staging").resolve(jobs_of(bake)["training"]["job_cluster"][0]["new_cluster"][0])
+        expected = {key: value for key, value in cluster.items()
+                    if key not in ("single_user_name", "policy_id") and value is not None}
+        assert runs.RUN_CLUSTER == expected
+    assert runs.STAGING_PRINCIPAL == call["service_principal_name"]
+
+
 def test_docs_explain_the_bootstrap_and_name_the_exact_ci_variables(bakes):
     for bake in bakes.values():
         docs = (bake.project / "docs" / "terraform.md").read_text()
@@ -683,7 +821,6 @@ SERVING_ONLY_FILES = ("terraform/modules/ml_project/serving.tf", "ci/champion_ve
 def serving_bakes(bakes: dict[str, Bake]) -> list[Bake]:
     found = [bake for bake in bakes.values() if bake.answers["serving"]]
     assert {bake.answers["cloud"] for bake in found} == set(CLOUDS), "serving is baked on every cloud"
-    assert {bake.answers["unity_catalog"] for bake in found} == {True, False}
     return found
 
 
@@ -747,11 +884,10 @@ class ServingEvaluator(Evaluator):
         super().__init__(bake, env)
         self.values["serving_model_version"] = version
         model = bake.config(env)["mlflow"]["registered_model"]
-        # registry_*.tf compute these from resources and split(); their own tests pin those expressions.
+        # main.tf computes these with split(); the serving test pins those expressions.
         self.computed = {"local.registered_model_name": model}
-        if bake.answers["unity_catalog"]:
-            catalog, schema, _ = model.split(".")
-            self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
+        catalog, schema, _ = model.split(".")
+        self.computed |= {"local.catalog_name": catalog, "local.schema_name": schema}
 
     def reference(self, expression: str) -> Any:
         if expression.strip() in self.computed:
@@ -819,21 +955,16 @@ def test_endpoint_name_and_inference_table_equal_what_configs_tell_the_pipelines
             [entity] = request["config"]["served_entities"]
             assert entity["entity_name"] == bake.config(env)["mlflow"]["registered_model"]
             assert {"key": "environment", "value": env} in request["tags"]
-            if bake.answers["unity_catalog"]:
-                table = request["ai_gateway"]["inference_table_config"]
-                assert table["enabled"] is True
-                # AI Gateway names the table <prefix>_payload in the given catalog and schema.
-                name = f"{table['catalog_name']}.{table['schema_name']}.{table['table_name_prefix']}_payload"
-                assert name == serving_config["inference_table"], f"{bake.name}/{env}"
-                assert bake.module_call(env)["serving_inference_table_prefix"] == \
-                    f"{bake.answers['package_name']}_serving"
-            else:
-                assert "ai_gateway" not in request and serving_config["inference_table"] is None
-                assert "serving_inference_table_prefix" not in bake.blocks(MODULE, "variable")
+            table = request["ai_gateway"]["inference_table_config"]
+            assert table["enabled"] is True
+            # AI Gateway names the table <prefix>_payload in the given catalog and schema.
+            name = f"{table['catalog_name']}.{table['schema_name']}.{table['table_name_prefix']}_payload"
+            assert name == serving_config["inference_table"], f"{bake.name}/{env}"
+            assert bake.module_call(env)["serving_inference_table_prefix"] == \
+                f"{bake.answers['package_name']}_serving"
         locals_ = bake.blocks(MODULE, "locals")
-        if bake.answers["unity_catalog"]:
-            assert (locals_["catalog_name"], locals_["schema_name"]) == (
-                "${local.model_name_parts[0]}", '${try(local.model_name_parts[1], "")}')
+        assert (locals_["catalog_name"], locals_["schema_name"]) == (
+            "${local.model_name_parts[0]}", "${local.model_name_parts[1]}")
         text = (bake.terraform / "modules" / "ml_project" / "serving.tf").read_text()
         assert "auto_capture_config" not in text and "served_models" not in text, "deprecated syntax"
 

@@ -80,13 +80,12 @@ def test_without_terraform_on_path_it_says_what_it_skipped(project, no_terraform
 
 
 def test_broken_reference_fails_with_file_line_and_rule(project, no_terraform_on_path):
-    mlflow = project / "terraform" / "modules" / "ml_project" / "mlflow.tf"
-    edit(mlflow, "experiment_id = databricks_mlflow_experiment.this.id",
-         "experiment_id = databricks_mlflow_experiment.thsi.id")
+    outputs = project / "terraform" / "modules" / "ml_project" / "outputs.tf"
+    edit(outputs, "value       = databricks_job.training.id", "value       = databricks_job.trainig.id")
     result = validate(str(project))
     assert result.exit_code == FINDINGS
-    line = line_of(mlflow, "experiment_id")
-    assert (f"terraform/modules/ml_project/mlflow.tf:{line}: error TF103: 'databricks_mlflow_experiment.thsi' "
+    line = line_of(outputs, "databricks_job.trainig")
+    assert (f"terraform/modules/ml_project/outputs.tf:{line}: error TF103: 'databricks_job.trainig' "
             "is not a resource declared in terraform/modules/ml_project") in result.output
     assert "mlstack validate FAILED: 1 error" in result.output
 

@@ -110,12 +110,31 @@ def init(
     typer.echo(f"Created {result.project} from template {result.template_version}:")
     for line in summarize(result.project):
         typer.echo(line)
-    answers = result.answers
     typer.echo("\nNext steps:")
-    typer.echo(f"  cd {result.project}")
-    typer.echo("  make install && make test")
-    typer.echo(f"  git remote add origin {answers.get('git_repo_url', '<your repository URL>')}")
-    typer.echo("  git push --all origin")
+    for line in next_steps(result.project, result.answers):
+        typer.echo(line)
+
+
+def next_steps(project: Path, answers: dict) -> list[str]:
+    """What to do after `init`, in the order of the README's "First deployment": nothing deploys
+    before the bootstrap, and release (production) is pushed last."""
+    url = answers.get("git_repo_url", "<your repository URL>")
+    main, dev, release = (answers.get(key, default) for key, default in
+                          (("main_branch", "main"), ("dev_branch", "dev"), ("release_branch", "release")))
+    return [
+        f"  cd {project}",
+        "  make install && make test",
+        "  First deployment, in this order (README.md says who and how):",
+        f"  1. Create the empty repository {url}",
+        f"  2. Push {main} and {dev} only ({release} deploys to production):",
+        f"       git remote add origin {url}",
+        f"       git push -u origin {main} {dev}",
+        "  3. An administrator runs the bootstrap once: make bootstrap",
+        "  4. Point tables: in configs/staging.yml at real data, or seed staging (never prod): make seed-staging",
+        "     then check staging: make doctor ENV=staging",
+        f"  5. First staging deploy: re-run the stopped deploy-staging run of {main} (or merge a pull request)",
+        f"  6. Release: git push -u origin {release}",
+    ]
 
 
 @app.command()

@@ -22,11 +22,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The registry helpers of the rollback script beside this one: same config, same REST calls.
 from rollback import (  # noqa: E402
+    REGISTRY_API,
     DatabricksApi,
     current_champion,
     is_not_found,
     model_target,
-    registry_api,
     workspace_api,
 )
 
@@ -48,8 +48,7 @@ class ServingFailed(Exception):
 
 def champion_version(api: DatabricksApi, env: str, repo_root: Path = REPO_ROOT) -> str | None:
     """The version `champion` points at in `env`'s registered model; None without model or alias."""
-    model, unity_catalog = model_target(env, repo_root)
-    return current_champion(api, registry_api(unity_catalog), model)
+    return current_champion(api, REGISTRY_API, model_target(env, repo_root))
 
 
 def endpoint_name(env: str, repo_root: Path = REPO_ROOT) -> str:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 CHAMPION = "champion"
+# The MLflow registry REST calls, as Unity Catalog serves them.
+REGISTRY_API = "/api/2.0/mlflow/unity-catalog"
 MAX_NOTE_CHARS = 1000
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +36,8 @@ class RollbackRefused(Exception):
     """The rollback request is invalid or unsafe; nothing was changed."""
 
 
-def model_target(env: str, repo_root: Path = REPO_ROOT) -> tuple[str, bool]:
-    """(registered model name, whether it lives in Unity Catalog) for `env`, from its config."""
+def model_target(env: str, repo_root: Path = REPO_ROOT) -> str:
+    """The Unity Catalog model (catalog.schema.model) of `env`, from its config."""
     import yaml
 
     path = repo_root / "configs" / f"{env}.yml"
@@ -44,12 +46,12 @@ def model_target(env: str, repo_root: Path = REPO_ROOT) -> tuple[str, bool]:
     name = mlflow.get("registered_model")
     if not name:
         raise RollbackRefused(f"{path}: mlflow.registered_model is not set")
-    return str(name), mlflow.get("registry_uri") == "databricks-uc"
-
-
-def registry_api(unity_catalog: bool) -> str:
-    """MLflow registry REST prefix; Unity Catalog models use the same calls under /unity-catalog."""
-    return "/api/2.0/mlflow/unity-catalog" if unity_catalog else "/api/2.0/mlflow"
+    if mlflow.get("registry_uri") != "databricks-uc":
+        # Aliases exist only in Unity Catalog on Databricks; the workspace registry has stages.
+        raise RollbackRefused(
+            f"{path}: mlflow.registry_uri must be databricks-uc (aliases need Unity Catalog)"
+        )
+    return str(name)
 
 
 def is_not_found(error: Exception) -> bool:
@@ -81,7 +83,6 @@ def check_request(version: str, note: str) -> None:
 def rollback(
     api: DatabricksApi,
     model: str,
-    unity_catalog: bool,
     version: str,
     note: str,
     actor: str,
@@ -90,7 +91,7 @@ def rollback(
 ) -> dict[str, Any]:
     """Re-point `champion` at `version`; return the audit record. Refuses no-ops and unready versions."""
     check_request(version, note)
-    prefix = registry_api(unity_catalog)
+    prefix = REGISTRY_API
     try:
         target = api.do("GET", f"{prefix}/model-versions/get", query={"name": model, "version": version})
     except Exception as error:  # noqa: BLE001
@@ -174,9 +175,9 @@ def main(argv: list[str] | None = None, api: DatabricksApi | None = None) -> int
     args = parser.parse_args(argv)
     try:
         check_request(args.version, args.note)
-        model, unity_catalog = model_target(args.env)
+        model = model_target(args.env)
         actor, ci_run = ci_identity()
-        audit = rollback(api or workspace_api(), model, unity_catalog, args.version, args.note, actor, ci_run)
+        audit = rollback(api or workspace_api(), model, args.version, args.note, actor, ci_run)
     except (RollbackRefused, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -6,26 +6,23 @@
 # MAGIC
 # MAGIC Thin wrapper: the work is `{{ cookiecutter.package_name }}.pipelines.build_features`, the same code that
 # MAGIC `python -m {{ cookiecutter.package_name }}.pipelines.build_features --env local` runs on a laptop.
+# MAGIC
+# MAGIC The first cells install this checkout with its dependencies, pinned to the cluster's runtime
+# MAGIC ({% if cookiecutter.serverless %}serverless: the environment's own versions{% else %}`constraints/dbr-{{ cookiecutter.spark_version.split('.x-')[0] }}-ml.txt`{% endif %}), then `_bootstrap.py` reads the widgets and switches to the checkout.
 
 # COMMAND ----------
 
-dbutils.widgets.text("env", "dev", "Environment: dev, staging or prod")
-dbutils.widgets.text("git_commit", "", "Commit of this code (optional, recorded for audit)")
-env = dbutils.widgets.get("env")
+# MAGIC %pip install --quiet{% if not cookiecutter.serverless %} --constraint ../constraints/dbr-{{ cookiecutter.spark_version.split('.x-')[0] }}-ml.txt{% endif %} ..
 
 # COMMAND ----------
 
-import os
-import sys
+dbutils.library.restartPython()
 
-# Import the package from this checkout: walk up to the folder holding configs/project.yml.
-root = os.getcwd()
-while not os.path.isfile(os.path.join(root, "configs", "project.yml")) and os.path.dirname(root) != root:
-    root = os.path.dirname(root)
-sys.path.insert(0, os.path.join(root, "src"))
-os.chdir(root)
-if dbutils.widgets.get("git_commit"):
-    os.environ["GIT_COMMIT"] = dbutils.widgets.get("git_commit")
+# COMMAND ----------
+
+from _bootstrap import start_step  # notebooks/_bootstrap.py
+
+env = start_step(dbutils)
 
 # COMMAND ----------
 

@@ -1,7 +1,9 @@
-# Unity Catalog: each environment's service principal owns the project's schema in its
-# environment's catalog (so it can create the model and volume there) and may use that
-# catalog. It gets nothing else in the catalog: no CREATE SCHEMA, no access to other schemas.
-# The catalogs themselves belong to the platform team and must exist already.
+# Unity Catalog: in each environment's catalog, the project's schema, the model and the volume
+# its pipelines write into, all owned by that environment's service principal. They are created
+# here, once, rather than by terraform/staging|prod, so that they exist before anything is
+# deployed: a pull request's integration run writes into them before staging was ever applied.
+# The principal gets only USE_CATALOG on the catalog: no CREATE SCHEMA, no other schemas. The
+# catalogs themselves belong to the platform team and must exist already.
 
 locals {
   catalogs = {
@@ -9,6 +11,10 @@ locals {
     prod    = "{{ cookiecutter.catalog_prod }}"
   }
   schema_name = "{{ cookiecutter.schema_name }}"
+  # The names configs/<env>.yml gives the pipelines (mlflow.registered_model, paths.root).
+  model_name  = "{{ cookiecutter.model_name }}"
+  volume_name = "{{ cookiecutter.package_name }}"
+  read_group  = "{{ cookiecutter.read_group }}"
 }
 
 resource "databricks_schema" "staging" {
@@ -49,4 +55,94 @@ resource "databricks_grant" "prod_catalog" {
   catalog    = local.catalogs["prod"]
   principal  = databricks_service_principal.env["prod"].application_id
   privileges = ["USE_CATALOG"]
+}
+
+# The model: training registers its versions, deploy moves the `champion` alias (which needs
+# ownership, so the principal owns it).
+resource "databricks_registered_model" "staging" {
+  provider = databricks.staging
+
+  catalog_name = databricks_schema.staging.catalog_name
+  schema_name  = databricks_schema.staging.name
+  name         = local.model_name
+  owner        = databricks_service_principal.env["staging"].application_id
+  comment      = "{{ cookiecutter.project_slug }} model (staging); versions are registered by the training job."
+}
+
+resource "databricks_registered_model" "prod" {
+  provider = databricks.prod
+
+  catalog_name = databricks_schema.prod.catalog_name
+  schema_name  = databricks_schema.prod.name
+  name         = local.model_name
+  owner        = databricks_service_principal.env["prod"].application_id
+  comment      = "{{ cookiecutter.project_slug }} model (prod); versions are registered by the training job."
+}
+
+resource "databricks_volume" "staging" {
+  provider = databricks.staging
+
+  catalog_name = databricks_schema.staging.catalog_name
+  schema_name  = databricks_schema.staging.name
+  name         = local.volume_name
+  volume_type  = "MANAGED"
+  owner        = databricks_service_principal.env["staging"].application_id
+  comment      = "Working files of {{ cookiecutter.project_slug }} (staging). May hold PHI: no grants beyond the owner."
+}
+
+resource "databricks_volume" "prod" {
+  provider = databricks.prod
+
+  catalog_name = databricks_schema.prod.catalog_name
+  schema_name  = databricks_schema.prod.name
+  name         = local.volume_name
+  volume_type  = "MANAGED"
+  owner        = databricks_service_principal.env["prod"].application_id
+  comment      = "Working files of {{ cookiecutter.project_slug }} (prod). May hold PHI: no grants beyond the owner."
+}
+
+# Grants are authoritative: the read group may browse the schema and load the model; nobody
+# else gets anything on them through this project (the volume, which may hold PHI, has none).
+resource "databricks_grants" "staging_schema" {
+  provider = databricks.staging
+
+  schema = databricks_schema.staging.id
+
+  grant {
+    principal  = local.read_group
+    privileges = ["USE_SCHEMA"]
+  }
+}
+
+resource "databricks_grants" "prod_schema" {
+  provider = databricks.prod
+
+  schema = databricks_schema.prod.id
+
+  grant {
+    principal  = local.read_group
+    privileges = ["USE_SCHEMA"]
+  }
+}
+
+resource "databricks_grants" "staging_model" {
+  provider = databricks.staging
+
+  model = databricks_registered_model.staging.id
+
+  grant {
+    principal  = local.read_group
+    privileges = ["EXECUTE"]
+  }
+}
+
+resource "databricks_grants" "prod_model" {
+  provider = databricks.prod
+
+  model = databricks_registered_model.prod.id
+
+  grant {
+    principal  = local.read_group
+    privileges = ["EXECUTE"]
+  }
 }

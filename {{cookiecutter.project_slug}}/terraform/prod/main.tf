@@ -42,10 +42,7 @@ module "ml_project" {
   git_branch   = "{{ cookiecutter.release_branch }}"
 
   experiment_path       = "/Shared/{{ cookiecutter.experiment_name }}-prod"
-  registered_model_name = "{% if cookiecutter.unity_catalog %}{{ cookiecutter.catalog_prod }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}{% else %}prod-{{ cookiecutter.model_name }}{% endif %}"
-{%- if cookiecutter.unity_catalog %}
-  volume_name           = "{{ cookiecutter.package_name }}"
-{%- endif %}
+  registered_model_name = "{{ cookiecutter.catalog_prod }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}"
 
   inference_schedule  = "{{ cookiecutter.inference_schedule }}"
   monitoring_schedule = "{{ cookiecutter.monitoring_schedule }}"
@@ -61,9 +58,60 @@ module "ml_project" {
   # Prod sizing from the project's answers (serving_workload_size, serving_scale_to_zero_prod).
   serving_workload_size = "{{ cookiecutter.serving_workload_size }}"
   serving_scale_to_zero = {{ 'true' if cookiecutter.serving_scale_to_zero_prod else 'false' }}
-{%- if cookiecutter.unity_catalog %}
   # Requests are logged to <catalog>.<schema>.<this>_payload, the table configs/prod.yml names.
   serving_inference_table_prefix = "{{ cookiecutter.package_name }}_serving"
 {%- endif %}
-{%- endif %}
+}
+
+# Template 0.2.0 moved the environment's model, volume and experiment (with their grants) into
+# terraform/bootstrap, so that they exist before this root is first applied. A state written by
+# an earlier version forgets them here without deleting anything; docs/terraform.md says how the
+# bootstrap takes them over.
+
+removed {
+  from = module.ml_project.databricks_registered_model.this
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.ml_project.databricks_volume.files
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.ml_project.databricks_grants.schema
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.ml_project.databricks_grants.model
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.ml_project.databricks_mlflow_experiment.this
+
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = module.ml_project.databricks_permissions.experiment
+
+  lifecycle {
+    destroy = false
+  }
 }

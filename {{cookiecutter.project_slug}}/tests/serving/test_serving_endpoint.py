@@ -7,7 +7,7 @@ from databricks.sdk.service.serving import ServingEndpointDetailed
 from {{ cookiecutter.package_name }}.io.serving_endpoint import follow_champion
 
 CONFIG = {"serving": {"endpoint_name": "{{ cookiecutter.project_slug }}-staging"}}
-MODEL = "{% if cookiecutter.unity_catalog %}{{ cookiecutter.catalog_staging }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}{% else %}staging-{{ cookiecutter.model_name }}{% endif %}"
+MODEL = "{{ cookiecutter.catalog_staging }}.{{ cookiecutter.schema_name }}.{{ cookiecutter.model_name }}"
 
 
 def endpoint(version: str) -> ServingEndpointDetailed:

@@ -50,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Set before scikit-learn loads OpenMP (with the model); OMP_NUM_THREADS overrides it.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # The console shows the service's own lines; MLflow's store set-up chatter is not news.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # Importing MLflow configures its loggers and alembic's (INFO in MLflow 3.8, the 18 LTS
+    # runtime's): quieten them after that import, not before.
+    import mlflow  # noqa: F401
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         config = load_config(args.env, overrides=args.overrides)
         settings = config["serving"]

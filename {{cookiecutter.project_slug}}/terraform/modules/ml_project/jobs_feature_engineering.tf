@@ -46,11 +46,9 @@ resource "databricks_job" "feature_engineering" {
       node_type_id  = var.node_type_id
       num_workers   = var.num_workers
       policy_id     = var.cluster_policy_id
-{%- if cookiecutter.unity_catalog %}
       # Dedicated (single user) access mode: required by ML runtimes on Unity Catalog.
       data_security_mode = "SINGLE_USER"
       single_user_name   = local.runner_application_id
-{%- endif %}
 {%- if cookiecutter.num_workers | int == 0 %}
       # No workers: run Spark locally on the driver.
       spark_conf = {

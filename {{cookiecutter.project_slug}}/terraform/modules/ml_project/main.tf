@@ -12,6 +12,14 @@ locals {
 
   name_prefix = "${var.project_slug}-${var.environment}"
 
+  # The environment's model, catalog.schema.model as configs/<env>.yml names it. It, its volume and
+  # its experiment are created once by terraform/bootstrap, so that pipelines (a pull request's
+  # integration run too) can write into them before this module was ever applied.
+  registered_model_name = var.registered_model_name
+  model_name_parts      = split(".", var.registered_model_name)
+  catalog_name          = local.model_name_parts[0]
+  schema_name           = local.model_name_parts[1]
+
   tags = {
     project          = var.project_slug
     environment      = var.environment

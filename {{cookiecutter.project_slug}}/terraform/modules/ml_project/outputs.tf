@@ -22,7 +22,7 @@ output "feature_engineering_job_id" {
 
 output "experiment_path" {
   description = "Workspace path of the MLflow experiment."
-  value       = databricks_mlflow_experiment.this.name
+  value       = var.experiment_path
 }
 
 output "registered_model_name" {

@@ -34,7 +34,6 @@ resource "databricks_model_serving" "champion" {
       }
     }
   }
-{%- if cookiecutter.unity_catalog %}
 
   # Every request and response goes to <catalog>.<schema>.<prefix>_payload next to the model.
   # The service principal creates and owns that table; it may hold PHI, so nobody else is
@@ -47,7 +46,6 @@ resource "databricks_model_serving" "champion" {
       table_name_prefix = var.serving_inference_table_prefix
     }
   }
-{%- endif %}
 
   dynamic "tags" {
     for_each = local.tags
@@ -103,7 +101,6 @@ variable "serving_scale_to_zero" {
   description = "Let the endpoint scale to zero when idle: cheaper, but the first request after a pause waits minutes."
   type        = bool
 }
-{%- if cookiecutter.unity_catalog %}
 
 variable "serving_inference_table_prefix" {
   description = "Prefix of the inference table in the model's schema; AI Gateway names it <prefix>_payload (serving.inference_table in configs/<env>.yml)."
@@ -114,4 +111,3 @@ variable "serving_inference_table_prefix" {
     error_message = "serving_inference_table_prefix must be lowercase letters, digits and underscores, starting with a letter."
   }
 }
-{%- endif %}

@@ -65,7 +65,7 @@ variable "git_branch" {
 }
 
 variable "experiment_path" {
-  description = "Workspace path of the MLflow experiment (equals mlflow.experiment in configs/<env>.yml)."
+  description = "Workspace path of the MLflow experiment (equals mlflow.experiment in configs/<env>.yml); terraform/bootstrap creates it."
   type        = string
 
   validation {
@@ -75,8 +75,13 @@ variable "experiment_path" {
 }
 
 variable "registered_model_name" {
-  description = "Registered model name (equals mlflow.registered_model in configs/<env>.yml)."
+  description = "Unity Catalog model catalog.schema.model (equals mlflow.registered_model in configs/<env>.yml); terraform/bootstrap creates it."
   type        = string
+
+  validation {
+    condition     = length(split(".", var.registered_model_name)) == 3
+    error_message = "registered_model_name must be catalog.schema.model (Unity Catalog)."
+  }
 }
 
 variable "inference_schedule" {
@@ -124,13 +129,7 @@ variable "feature_engineering_schedule" {
   default     = null
 }
 {%- endif %}
-{%- if cookiecutter.unity_catalog %}
 
-variable "volume_name" {
-  description = "Unity Catalog volume in the model's schema that holds this environment's files (paths.root in configs/<env>.yml)."
-  type        = string
-}
-{%- endif %}
 {%- if not cookiecutter.serverless %}
 
 variable "spark_version" {

@@ -25,21 +25,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCIM_API = "/api/2.0/preview/scim/v2"
 UC_API = "/api/2.1/unity-catalog"
 PRINCIPALS = {"staging": "{{ cookiecutter.staging_sp_name }}", "prod": "{{ cookiecutter.prod_sp_name }}"}
-# The variables terraform/bootstrap writes into each CI environment and the pipelines read.
-CI_VARIABLES = (
-    "DATABRICKS_HOST",
-    "DATABRICKS_CLIENT_ID",
-{%- if cookiecutter.cloud == 'azure' %}
-    "ARM_CLIENT_ID",
-    "ARM_TENANT_ID",
-    "ARM_SUBSCRIPTION_ID",
-{%- elif cookiecutter.cloud == 'aws' %}
-    "AWS_ROLE_ARN",
-{%- else %}
-    "GCP_WORKLOAD_IDENTITY_PROVIDER",
-    "GCP_SERVICE_ACCOUNT",
-{%- endif %}
-)
+# The variables terraform/bootstrap writes into each CI environment and the pipelines read: the
+# preflight (standard library only, next to this file) keeps the one list.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from preflight import REQUIRED_VARIABLES  # noqa: E402
+
+CI_VARIABLES = tuple(REQUIRED_VARIABLES)
 # What the jobs do in the project's schema: write tables (data, features, predictions) and the
 # model's versions. Owning the schema includes them all.
 SCHEMA_PRIVILEGES = ("USE_SCHEMA", "CREATE_TABLE", "CREATE_MODEL")

@@ -21,8 +21,8 @@ from typing import Any
 
 from mlstack.errors import InvalidInput, as_text, one_line
 from mlstack.policy.policy_file import Policy
-from mlstack.policy.versions import is_older, version_key
 from mlstack.urls import redact
+from mlstack.versions import is_older, version_key
 
 GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "git@", "file://")
 # Tips of all branches suffice: the recorded pristine commit is the tip of mlstack/template.
@@ -72,7 +72,7 @@ class FleetReport:
         for row in self.rows:
             key = row.template_version or "unknown"
             tally[key] = tally.get(key, 0) + 1
-        return dict(sorted(tally.items(), key=lambda item: version_key(item[0]) or (-1,), reverse=True))
+        return dict(sorted(tally.items(), key=lambda item: version_key(item[0]) or ((-1,), 0), reverse=True))
 
 
 def read_targets(targets: list[str], from_file: Path | None) -> list[str]:

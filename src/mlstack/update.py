@@ -22,7 +22,6 @@ from mlstack.errors import RepoStateError, TemplateError, one_line
 from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import (
     Plan,
-    highest_version,
     load_migrations,
     migrate_answers,
     migrate_files,
@@ -41,6 +40,7 @@ from mlstack.template import (
 )
 from mlstack.update_recovery import UpdateLock, refuse_if_interrupted, roll_back, update_lock
 from mlstack.urls import redact
+from mlstack.versions import highest_version
 
 UPDATE_BRANCH_PREFIX = "mlstack/update-"
 CONFLICT_KINDS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlstack.errors import TemplateError
-from mlstack.migrations import highest_version, in_range, load_migrations, migrate_answers, parse_version, plan
+from mlstack.migrations import load_migrations, migrate_answers, plan
+from mlstack.versions import highest_version, in_range, parse_version
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from helpers import CI_PLATFORMS, CLOUDS, REPO_ROOT, project_files
+from mlstack.secrets import credentials_in
 from mlstack.terraform import validate_directory
 from mlstack.terraform.modules import hcl_options
-from mlstack.terraform.secrets import scan_text
 
 SHARED_URL = {
     "azure": "https://adb-5555555555555555.5.azuredatabricks.net",
@@ -177,7 +177,7 @@ def test_no_generated_file_contains_a_token_or_key(bakes):
         for name in project_files(bake.project):
             path = bake.project / name
             text = path.read_text(encoding="utf-8", errors="replace")
-            assert scan_text(path, text) == [], f"{bake.name}: {name}"
+            assert credentials_in(text) == [], f"{bake.name}: {name}"
         assert not [name for name in project_files(bake.project) if name.endswith(".tfstate")]
 
 

@@ -6,16 +6,17 @@ import os
 from pathlib import Path
 
 from mlstack.errors import InvalidInput, one_line
+from mlstack.secrets import SECRET_ATTRIBUTE, credentials_in
 from mlstack.terraform.checks import check_module
 from mlstack.terraform.findings import NOTE, Finding, Report
 from mlstack.terraform.modules import Module, ParsedFile, build_module, parse_file
-from mlstack.terraform.secrets import literal_secret_assignments, scan_text
 
 # Never descended into: VCS data, tool caches, virtualenvs and local run outputs (may hold PHI).
 SKIPPED_DIRECTORIES = {".git", ".terraform", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
                        ".pytest_cache", ".ruff_cache", ".local", "mlruns", "mlartifacts", "spark-warehouse"}
 HCL_SUFFIXES = (".tf", ".tfvars", ".hcl")
 MAX_SCANNED_BYTES = 1_000_000
+SECRET_FIX = "remove it (and revoke it); CI gets credentials from its secret store or workload identity federation"
 
 
 def _walk(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -32,7 +33,7 @@ def _walk(directory: Path) -> tuple[list[Path], list[Path]]:
 
 def _read_texts(path: Path, report: Report) -> list[str]:
     """Every reading of the file in which a credential could be seen (see scannable_texts)."""
-    from mlstack.policy.rules_security import scannable_texts
+    from mlstack.secrets import scannable_texts
 
     try:
         size = path.stat().st_size
@@ -76,8 +77,9 @@ def _scan_secrets(files: list[Path], modules: dict[Path, Module], report: Report
             continue
         texts = _read_texts(path, report)
         for text in texts:
-            for finding in scan_text(path, text):
-                report.add(finding)
+            # In HCL a `name = "value"` is judged by the attribute's name below, not by this pattern.
+            for number, kind in credentials_in(text, assignments=path.suffix not in HCL_SUFFIXES):
+                report.add(Finding("TF201", path, number, f"{kind} in plain text: {SECRET_FIX}"))
         if texts and path.suffix in HCL_SUFFIXES:
             text = texts[0]
             if path.resolve() in facts:
@@ -86,8 +88,9 @@ def _scan_secrets(files: list[Path], modules: dict[Path, Module], report: Report
                 from mlstack.terraform.source import scan
 
                 assignments = scan(text).literal_assignments
-            for finding in literal_secret_assignments(path, assignments):
-                report.add(finding)
+            for name, value, line in assignments:
+                if SECRET_ATTRIBUTE.search(name) and value.strip():
+                    report.add(Finding("TF202", path, line, f"'{name}' is set to a literal string: {SECRET_FIX}"))
 
 
 def _run_terraform(directory: Path, modules: dict[Path, Module], report: Report, plugin_dir: Path | None) -> None:

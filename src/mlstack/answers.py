@@ -8,7 +8,6 @@ typed at a prompt; the rest follow the template's defaults when the template cha
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from mlstack.errors import InvalidInput, TemplateError
+from mlstack.yamlfile import did_you_mean
 
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
@@ -46,12 +46,6 @@ def questions_of(context: Mapping[str, Any]) -> list[Question]:
         for key, raw in context.items()
         if not key.startswith("_") and not isinstance(raw, dict)
     ]
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def shown_value(value: Any) -> str:
@@ -102,16 +96,9 @@ def read_answers_file(path: Path) -> dict[str, Any]:
 
     Values are taken as written (`NO` is text, `010` stays `010`): see mlstack.yamlfile.
     """
-    from mlstack.yamlfile import YamlFileError, read_yaml
+    from mlstack.yamlfile import read_yaml_file
 
-    try:
-        data = read_yaml(path, numbers_as_text=True)
-    except FileNotFoundError as error:
-        raise InvalidInput(f"--answers-file {path}: no such file") from error
-    except OSError as error:
-        raise InvalidInput(f"--answers-file {path}: cannot be read ({error.strerror or error})") from error
-    except YamlFileError as error:
-        raise InvalidInput(f"--answers-file {path}: {error}") from error
+    data = read_yaml_file(path, f"--answers-file {path}", numbers_as_text=True)
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and "template" in data:

@@ -25,8 +25,6 @@ from mlstack.urls import redact
 from mlstack.versions import is_older, version_key
 
 GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "git@", "file://")
-# Tips of all branches suffice: the recorded pristine commit is the tip of mlstack/template.
-CLONE_DEPTH = "1"
 
 
 @dataclass
@@ -100,24 +98,25 @@ def default_cache_dir() -> Path:
 
 
 def fetch(target: str, cache_dir: Path) -> Path:
-    """A local working copy of `target`: the path itself, or a shallow clone in the cache."""
+    """A local working copy of `target`: the path itself, or a shallow clone in the cache.
+
+    Tips of all branches suffice: the recorded pristine commit is the tip of mlstack/template.
+    """
     if not is_remote(target):
         return Path(target).expanduser().resolve()
-    from mlstack.gitrepo import SAFE_GIT_CONFIG
-    from mlstack.template import fetch_environment
+    from mlstack.gitrepo import SAFE_GIT_CONFIG, CloneError, clone, fetch_environment
 
     folder = cache_dir / hashlib.sha256(target.encode()).hexdigest()[:20]
-    git = ["git", *SAFE_GIT_CONFIG]
-    if (folder / ".git").exists():
-        steps = [[*git, "-C", str(folder), "fetch", "--quiet", "--depth", CLONE_DEPTH, "origin",
-                  "+refs/heads/*:refs/remotes/origin/*"],
-                 [*git, "-C", str(folder), "reset", "--quiet", "--hard", "origin/HEAD"]]
-    else:
+    if not (folder / ".git").exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
-        steps = [[*git, "clone", "--quiet", "--depth", CLONE_DEPTH, "--no-single-branch", "--end-of-options",
-                  target, str(folder)]]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, env=fetch_environment())
+        try:
+            return clone(target, folder, all_branches=True)
+        except CloneError as error:
+            raise RuntimeError(f"cannot fetch {redact(target)}: {error.message}") from error
+    git = ["git", *SAFE_GIT_CONFIG, "-C", str(folder)]
+    for step in (["fetch", "--quiet", "--depth", "1", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+                 ["reset", "--quiet", "--hard", "origin/HEAD"]):
+        done = subprocess.run([*git, *step], capture_output=True, text=True, env=fetch_environment())
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["unknown git error"])[-1]
             raise RuntimeError(f"cannot fetch {redact(target)}: {redact(last)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
-from mlstack.errors import InvalidInput, RepoStateError, one_line
+from mlstack.errors import RepoStateError, one_line
 from mlstack.gitrepo import Change, open_repo, signals_held
 from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
 from mlstack.template import decide_source, load_contract, open_template
@@ -48,15 +48,10 @@ class AnswersSource:
 def read_link_answers(path: Path) -> AnswersSource:
     """Answers from a flat YAML/JSON mapping, an mlstack answers file, a cookiecutter replay file
     (`{"cookiecutter": {...}}`) or cruft's `.cruft.json` (which also names template and commit)."""
-    from mlstack.yamlfile import YamlFileError, read_yaml
+    from mlstack.yamlfile import read_yaml_file
 
     origin = f"--answers-file {path}"
-    try:
-        data = read_yaml(path, numbers_as_text=True)
-    except FileNotFoundError as error:
-        raise InvalidInput(f"{origin}: no such file") from error
-    except (OSError, YamlFileError) as error:
-        raise InvalidInput(f"{origin}: cannot be read as YAML or JSON ({error})") from error
+    data = read_yaml_file(path, origin, numbers_as_text=True)
     if isinstance(data, dict) and isinstance(data.get("context"), dict) \
             and isinstance(data["context"].get("cookiecutter"), dict):
         return AnswersSource(_public(data["context"]["cookiecutter"]), origin,

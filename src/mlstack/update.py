@@ -9,7 +9,6 @@ git conflict. Errors leave branches, HEAD, index and work tree exactly as they w
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,12 +33,10 @@ from mlstack.template import (
     Template,
     TemplateSource,
     decide_source,
-    fetch_environment,
     load_contract,
     open_template,
 )
 from mlstack.update_recovery import UpdateLock, refuse_if_interrupted, roll_back, update_lock
-from mlstack.urls import redact
 from mlstack.versions import highest_version
 
 UPDATE_BRANCH_PREFIX = "mlstack/update-"
@@ -333,14 +330,13 @@ def target_ref(source: TemplateSource, to: str | None) -> str | None:
 
 def latest_tag(source: TemplateSource) -> str | None:
     """The highest version-looking tag of a template repository; None means its default branch."""
-    done = subprocess.run(["git", "ls-remote", "--tags", "--refs", "--end-of-options", source.location],
-                          capture_output=True, text=True, env=fetch_environment())
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise TemplateError(f"cannot list the versions of template {source.shown}: "
-                            f"{redact(lines[-1]) if lines else 'git failed'}")
-    tags = [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
-    return highest_version(tags)
+    from mlstack.errors import GitError
+    from mlstack.gitrepo import remote_tags
+
+    try:
+        return highest_version(remote_tags(source.location))
+    except GitError as error:
+        raise TemplateError(f"cannot list the versions of template {source.shown}: {error.message}") from error
 
 
 def _check_bundled_version(template: Template, to: str | None) -> None:

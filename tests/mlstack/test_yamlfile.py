@@ -156,3 +156,42 @@ def test_no_module_reads_yaml_any_other_way():
     offenders = [str(path.relative_to(source)) for path in source.rglob("*.py")
                  if path.name != "yamlfile.py" and ("safe_load" in path.read_text() or "yaml.load" in path.read_text())]
     assert offenders == []
+
+
+# --- every YAML file a user names fails with the same wording -------------------------------------
+
+def _user_files(tmp_path: Path, file: Path) -> dict[str, tuple[list[str], dict[str, str], str]]:
+    """How each command is pointed at a YAML file: (arguments, environment, how its errors name it)."""
+    out = str(tmp_path / "out")
+    return {
+        "answers": (["init", "--no-input", "-o", out, "--answers-file", str(file)], {}, f"--answers-file {file}"),
+        "policy": (["check", str(tmp_path), "--policy", str(file)], {}, f"--policy {file}"),
+        "org defaults": (["init", "--no-input", "-o", out, "--defaults", str(file)], {},
+                         f"organisation defaults {file}"),
+        "settings": (["init", "--no-input", "-o", out], {"MLSTACK_SETTINGS": str(file)}, str(file)),
+    }
+
+
+@pytest.mark.parametrize("kind,problem", [
+    (kind, problem) for kind in ("answers", "policy", "org defaults", "settings")
+    for problem in ("missing", "a directory", "not YAML", "duplicate key")
+    if (kind, problem) != ("settings", "missing")  # no settings file means: no settings
+])
+def test_every_yaml_file_a_user_names_fails_in_one_line_with_one_wording(tmp_path, kind, problem, monkeypatch):
+    file = tmp_path / "given.yml"
+    if problem == "a directory":
+        file.mkdir()
+    elif problem == "not YAML":
+        file.write_text("key: [unclosed\n")
+    elif problem == "duplicate key":
+        file.write_text("cloud: aws\ncloud: gcp\n")
+    args, environment, shown = _user_files(tmp_path, file)[kind]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = runner.invoke(app, args)
+    expected = {"missing": f"error: {shown}: no such file",
+                "a directory": f"error: {shown}: cannot be read (Is a directory)",
+                "not YAML": f"error: {shown}: not valid YAML (line 2: ",
+                "duplicate key": f"error: {shown}: not valid YAML (line 2: duplicate key 'cloud'"}[problem]
+    assert result.exit_code == errors.INVALID_INPUT, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith(expected), result.output

@@ -38,12 +38,12 @@ def _read_texts(path: Path, report: Report) -> list[str]:
     try:
         size = path.stat().st_size
         if size > MAX_SCANNED_BYTES:
-            report.add(Finding("TF900", path, 0, f"not scanned for credentials: larger than "
-                                                 f"{MAX_SCANNED_BYTES:,} bytes ({size:,})", NOTE))
+            report.add(Finding("HCL900", path, 0, f"not scanned for credentials: larger than "
+                                                 f"{MAX_SCANNED_BYTES:,} bytes ({size:,})"))
             return []
         data = path.read_bytes()
     except OSError as error:
-        report.add(Finding("TF900", path, 0, f"not scanned for credentials: {error.strerror or error}", NOTE))
+        report.add(Finding("HCL900", path, 0, f"not scanned for credentials: {error.strerror or error}"))
         return []
     return scannable_texts(data)
 
@@ -72,14 +72,14 @@ def _scan_secrets(files: list[Path], modules: dict[Path, Module], report: Report
     facts = {parsed.path: parsed.facts for module in modules.values() for parsed in module.files}
     for path in files:
         if path.name.endswith((".tfstate", ".tfstate.backup")):
-            report.add(Finding("TF203", path, 0, "Terraform state may hold secrets and belongs in the remote "
+            report.add(Finding("HCL203", path, 0, "Terraform state may hold secrets and belongs in the remote "
                                                  "backend: delete it from the project and from git history"))
             continue
         texts = _read_texts(path, report)
         for text in texts:
             # In HCL a `name = "value"` is judged by the attribute's name below, not by this pattern.
             for number, kind in credentials_in(text, assignments=path.suffix not in HCL_SUFFIXES):
-                report.add(Finding("TF201", path, number, f"{kind} in plain text: {SECRET_FIX}"))
+                report.add(Finding("HCL201", path, number, f"{kind} in plain text: {SECRET_FIX}"))
         if texts and path.suffix in HCL_SUFFIXES:
             text = texts[0]
             if path.resolve() in facts:
@@ -90,7 +90,7 @@ def _scan_secrets(files: list[Path], modules: dict[Path, Module], report: Report
                 assignments = scan(text).literal_assignments
             for name, value, line in assignments:
                 if SECRET_ATTRIBUTE.search(name) and value.strip():
-                    report.add(Finding("TF202", path, line, f"'{name}' is set to a literal string: {SECRET_FIX}"))
+                    report.add(Finding("HCL202", path, line, f"'{name}' is set to a literal string: {SECRET_FIX}"))
 
 
 def _run_terraform(directory: Path, modules: dict[Path, Module], report: Report, plugin_dir: Path | None) -> None:
@@ -98,8 +98,8 @@ def _run_terraform(directory: Path, modules: dict[Path, Module], report: Report,
 
     binary = terraform_cli.find_terraform()
     if binary is None:
-        report.add(Finding("TF900", directory, 0, "skipped terraform fmt and terraform validate: no terraform "
-                                                  "binary on PATH (the offline checks above still ran)", NOTE))
+        report.add(Finding("HCL900", directory, 0, "skipped terraform fmt and terraform validate: no terraform "
+                                                  "binary on PATH (the offline checks above still ran)"))
         report.ran.append("terraform: not on PATH, skipped")
         return
     findings, ran = terraform_cli.check_format(binary, directory)
@@ -120,10 +120,10 @@ def _run_terraform(directory: Path, modules: dict[Path, Module], report: Report,
             report.add(finding)
         report.ran.append(ran)
     if skipped:
-        report.add(Finding("TF900", directory, 0,
+        report.add(Finding("HCL900", directory, 0,
                            f"skipped terraform validate in {', '.join(skipped)}: providers "
                            f"{', '.join(sorted(missing))} are not available offline; pass --plugin-dir with a "
-                           "local provider mirror to run it", NOTE))
+                           "local provider mirror to run it"))
         report.ran.append(f"terraform validate: skipped for {len(skipped)} root module(s) (providers not "
                           "available offline)")
 
@@ -145,8 +145,8 @@ def validate_directory(directory: Path, *, use_terraform: bool = True, plugin_di
                            "folder")
     report = Report(directory=directory)
     for path in outside:
-        report.add(Finding("TF900", path, 0, "not read: a symbolic link out of the checked directory "
-                                             "(mlstack never follows those)", NOTE))
+        report.add(Finding("HCL900", path, 0, "not read: a symbolic link out of the checked directory "
+                                             "(mlstack never follows those)"))
     modules = load_modules(files, report)
     report.files_checked = sum(len(module.files) for module in modules.values())
     roots = {module.directory for module in root_modules(modules)}

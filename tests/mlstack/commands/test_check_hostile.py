@@ -217,9 +217,9 @@ def test_validate_reads_no_link_out_and_escapes_names(project, outside):
     write_bytes(terraform, "evil\x1b[2K\r.tf", b"resource {\n")  # does not parse: a finding names it
     write_bytes(terraform, "utf16.txt", ("token = \"" + TOKEN + "\"\n").encode("utf-16"))
     result = runner.invoke(app, ["validate", str(project), "--no-terraform"])
-    assert "root:x" not in result.output and "leak.tf: note TF900: not read" in result.output
+    assert "root:x" not in result.output and "leak.tf: note HCL900: not read" in result.output
     assert "\x1b" not in result.output and "evil\\x1b[2K\\r.tf" in result.output
-    assert "utf16.txt:1: error TF201: Databricks personal access token" in result.output
+    assert "utf16.txt:1: error HCL201: Databricks personal access token" in result.output
 
 
 def test_a_policy_file_in_the_repository_that_links_out_is_refused(project, outside, monkeypatch, tmp_path):

@@ -76,7 +76,7 @@ def test_generated_project_passes_with_terraform_fmt(project, terraform_on_path)
 def test_without_terraform_on_path_it_says_what_it_skipped(project, no_terraform_on_path):
     result = validate(str(project / "terraform"))
     assert result.exit_code == 0, result.output
-    assert "note TF900: skipped terraform fmt and terraform validate: no terraform binary on PATH" in result.output
+    assert "note HCL900: skipped terraform fmt and terraform validate: no terraform binary on PATH" in result.output
 
 
 def test_broken_reference_fails_with_file_line_and_rule(project, no_terraform_on_path):
@@ -85,7 +85,7 @@ def test_broken_reference_fails_with_file_line_and_rule(project, no_terraform_on
     result = validate(str(project))
     assert result.exit_code == FINDINGS
     line = line_of(outputs, "databricks_job.trainig")
-    assert (f"terraform/modules/ml_project/outputs.tf:{line}: error TF103: 'databricks_job.trainig' "
+    assert (f"terraform/modules/ml_project/outputs.tf:{line}: error HCL103: 'databricks_job.trainig' "
             "is not a resource declared in terraform/modules/ml_project") in result.output
     assert "mlstack validate FAILED: 1 error" in result.output
 
@@ -97,11 +97,11 @@ def test_removed_variable_fails_where_it_is_used_and_where_it_is_passed(project,
     result = validate(str(project))
     assert result.exit_code == FINDINGS
     jobs = project / "terraform" / "modules" / "ml_project" / "jobs.tf"
-    assert (f"terraform/modules/ml_project/jobs.tf:{line_of(jobs, 'var.read_group')}: error TF101: "
+    assert (f"terraform/modules/ml_project/jobs.tf:{line_of(jobs, 'var.read_group')}: error HCL101: "
             "'var.read_group' is not declared in terraform/modules/ml_project") in result.output
     for env in ("staging", "prod"):
         root = project / "terraform" / env / "main.tf"
-        assert (f"terraform/{env}/main.tf:{line_of(root, 'read_group')}: error TF105: module 'ml_project' sets "
+        assert (f"terraform/{env}/main.tf:{line_of(root, 'read_group')}: error HCL105: module 'ml_project' sets "
                 "'read_group', which terraform/modules/ml_project does not declare") in result.output
 
 
@@ -113,7 +113,7 @@ def test_moved_blocks_may_come_from_a_former_address_but_must_go_to_a_declared_o
     jobs.write_text(jobs.read_text().replace("to   = databricks_job.training", "to   = databricks_job.trainer"))
     result = validate(str(project))
     assert result.exit_code == FINDINGS
-    assert "error TF103: 'databricks_job.trainer' is not a resource declared" in result.output
+    assert "error HCL103: 'databricks_job.trainer' is not a resource declared" in result.output
 
 
 def test_environment_missing_a_required_module_input_fails(project, no_terraform_on_path):
@@ -122,7 +122,7 @@ def test_environment_missing_a_required_module_input_fails(project, no_terraform
     result = validate(str(project))
     assert result.exit_code == FINDINGS
     module_line = line_of(root, 'module "ml_project"')
-    assert (f"terraform/prod/main.tf:{module_line}: error TF105: module 'ml_project' "
+    assert (f"terraform/prod/main.tf:{module_line}: error HCL105: module 'ml_project' "
             "does not set 'owner_email'") in result.output
     assert "terraform/staging/main.tf" not in result.output.split("ran:")[0]
 
@@ -133,9 +133,9 @@ def test_environment_root_variable_without_a_value_fails_but_bootstrap_inputs_ar
     (root / "variables.tf").write_text('variable "approver" {\n  type = string\n}\n')
     result = validate(str(project))
     assert result.exit_code == FINDINGS
-    assert ("terraform/staging/variables.tf:1: error TF106: variable 'approver' has no default and no value in "
+    assert ("terraform/staging/variables.tf:1: error HCL106: variable 'approver' has no default and no value in "
             "terraform/staging/terraform.tfvars or *.auto.tfvars") in result.output
-    assert "terraform/bootstrap/variables.tf:3: note TF106: input 'databricks_account_id' has no default" \
+    assert "terraform/bootstrap/variables.tf:3: note HCL106: input 'databricks_account_id' has no default" \
         in result.output
     (root / "terraform.tfvars").write_text('approver = "release-managers"\n')
     assert validate(str(project)).exit_code == 0
@@ -149,10 +149,10 @@ def test_hard_coded_secrets_and_state_files_fail(project, no_terraform_on_path):
     result = validate(str(project))
     assert result.exit_code == FINDINGS
     secret_line = line_of(bootstrap, 'client_secret = "s3cr3t')
-    assert (f"terraform/bootstrap/main.tf:{secret_line}: error TF202: 'client_secret' is "
+    assert (f"terraform/bootstrap/main.tf:{secret_line}: error HCL202: 'client_secret' is "
             "set to a literal string") in result.output
-    assert "configs/notes.txt:1: error TF201: Databricks personal access token in plain text" in result.output
-    assert "terraform/staging/terraform.tfstate: error TF203" in result.output
+    assert "configs/notes.txt:1: error HCL201: Databricks personal access token in plain text" in result.output
+    assert "terraform/staging/terraform.tfstate: error HCL203" in result.output
 
 
 def test_parse_errors_duplicates_and_missing_module_sources_are_reported(project, no_terraform_on_path):
@@ -163,10 +163,10 @@ def test_parse_errors_duplicates_and_missing_module_sources_are_reported(project
          'source = "../modules/ml_projekt"')
     result = validate(str(project))
     assert result.exit_code == FINDINGS
-    assert "terraform/modules/ml_project/broken.tf:3: error TF100: does not parse" in result.output
-    assert ("terraform/modules/ml_project/zz_again.tf:1: error TF107: output 'experiment_path' is declared again "
+    assert "terraform/modules/ml_project/broken.tf:3: error HCL100: does not parse" in result.output
+    assert ("terraform/modules/ml_project/zz_again.tf:1: error HCL107: output 'experiment_path' is declared again "
             "(first in outputs.tf:") in result.output
-    assert "terraform/prod/main.tf:27: error TF108: module 'ml_project' source '../modules/ml_projekt'" \
+    assert "terraform/prod/main.tf:27: error HCL108: module 'ml_project' source '../modules/ml_projekt'" \
         in result.output
 
 
@@ -176,7 +176,7 @@ def test_unformatted_file_fails_at_its_first_changed_line(project, terraform_on_
     result = validate(str(project))
     assert result.exit_code == FINDINGS
     line = line_of(outputs, "module.ml_project.inference_job_id")
-    assert (f"terraform/staging/outputs.tf:{line}: error TF301: not formatted: run "
+    assert (f"terraform/staging/outputs.tf:{line}: error HCL301: not formatted: run "
             "`terraform fmt -recursive`") in result.output
 
 
@@ -187,7 +187,7 @@ def test_terraform_validate_runs_where_no_provider_is_needed(tmp_path, terraform
                                   'output "first" {\n  value = upper(var.names, 2)\n}\n')
     result = validate(str(tmp_path))
     assert result.exit_code == FINDINGS, result.output
-    assert re.search(r"terraform/tools/main\.tf:7: error TF302: .*upper", result.output), result.output
+    assert re.search(r"terraform/tools/main\.tf:7: error HCL302: .*upper", result.output), result.output
     assert "ran: terraform validate terraform/tools: failed" in result.output
     (root / "main.tf").write_text('variable "names" {\n  type    = list(string)\n  default = []\n}\n\n'
                                   'output "first" {\n  value = [for name in var.names : upper(name)]\n}\n')

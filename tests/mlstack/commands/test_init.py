@@ -228,3 +228,23 @@ def test_input_ending_mid_prompts_is_an_interruption_not_a_finding(tmp_path):
     result = runner.invoke(app, ["init", "-o", str(tmp_path / "o")], input="Only One Answer\n")
     assert result.exit_code == 130
     assert "interrupted" in result.output and not (tmp_path / "o").exists()
+
+
+def test_byte_code_caches_of_the_template_never_reach_a_project(tmp_path):
+    """An installed wheel's template holds __pycache__ folders (pip compiles it): none are copied or counted."""
+    from helpers import copy_template
+
+    template = copy_template(tmp_path / "tpl")
+    package = template / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
+    for folder in (package, package / "serving", template / "hooks"):
+        (folder / "__pycache__").mkdir()
+        (folder / "__pycache__" / "module.cpython-311.pyc").write_bytes(b"\x00stale")
+    (package / "stray.pyc").write_bytes(b"\x00stale")
+    result = invoke("init", "--no-input", "-o", str(tmp_path / "out"), "--template", str(template), "--trust")
+    project = tmp_path / "out" / "maternal-health-risk"
+    files = project_files(project)
+    assert [f for f in files if "__pycache__" in f or f.endswith(".pyc")] == []
+    src_line = next(line for line in result.output.splitlines() if line.startswith("  src/  ("))
+    assert src_line == f"  src/  ({sum(1 for f in files if f.startswith('src/'))} files)"
+    tracked = subprocess.run(["git", "-C", str(project), "ls-files"], capture_output=True, text=True).stdout
+    assert "__pycache__" not in tracked and ".pyc" not in tracked

@@ -84,8 +84,19 @@ class PristineBase:
     commit: str
     branch: str
     tip: str
-    branch_missing: bool = False
-    note: str | None = None
+    # Where a missing pristine branch is recreated from (a remote branch or the recorded commit).
+    recreate_from: str | None = None
+
+    @property
+    def branch_missing(self) -> bool:
+        return self.recreate_from is not None
+
+    def note(self, dry_run: bool) -> str | None:
+        """What happens to a missing pristine branch, in the tense of what this run does."""
+        if not self.branch_missing:
+            return None
+        done = "an update would recreate it" if dry_run else "recreated"
+        return f"branch {self.branch} was missing: {done} {self.recreate_from}"
 
 
 @dataclass
@@ -160,8 +171,8 @@ def _update(repo: GitRepo, to: str | None, set_options: list[str] | None, asker:
             result.migrations = [str(step) for step in rendered.plan.steps] + rendered.migration_notes
             if rendered.plan.skipped_reason:
                 result.notes.append(f"migrations not run: {rendered.plan.skipped_reason}")
-            if base.note:
-                result.notes.append(base.note)
+            if base.note(dry_run):
+                result.notes.append(base.note(dry_run))
             if not run_template_code and template.source != BUNDLED and _has_hooks(template):
                 result.notes.append("previewed without running the template's hooks: files they would add or "
                                     "change beyond `_prune` and the answers file are not shown "
@@ -306,11 +317,8 @@ def locate_pristine(repo: GitRepo, record: ProjectRecord) -> PristineBase:
         for remote in repo.remote_branches_named(branch):
             remote_tip = repo.rev(remote)
             if remote_tip and repo.is_ancestor(commit, remote_tip):
-                short = remote.removeprefix("refs/remotes/")
-                return PristineBase(commit, branch, remote_tip, True, f"branch {branch} was missing: "
-                                    f"recreated from {short}")
-        return PristineBase(commit, branch, commit, True, f"branch {branch} was missing: recreated at the "
-                            f"recorded pristine commit {commit[:12]}")
+                return PristineBase(commit, branch, remote_tip, f"from {remote.removeprefix('refs/remotes/')}")
+        return PristineBase(commit, branch, commit, f"at the recorded pristine commit {commit[:12]}")
     if not repo.is_ancestor(commit, tip):
         raise RepoStateError(f"branch {branch} does not contain the recorded pristine commit {commit[:12]} "
                              f"(it was moved or rewritten); restore it with `git branch -f {branch} {commit}`")

@@ -245,6 +245,18 @@ def test_clone_without_the_pristine_branch_recreates_it_at_the_recorded_commit(t
     assert parents(clone, "mlstack/template") == [recorded_commit]
 
 
+def test_dry_run_without_the_pristine_branch_says_it_would_recreate_it(template, project, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", "--single-branch", "--branch", "main", str(project), str(clone))
+    tag = template.release("v4.0.9", lambda t: append(t.project / NOTES, "line added by v4\n"))
+    result = update(clone, "--to", tag, "--no-input", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "branch mlstack/template was missing: an update would recreate it at the recorded pristine" \
+        in result.output
+    assert "recreated" not in result.output
+    assert git(clone, "branch", "--list", "mlstack/template") == ""
+
+
 def test_clone_with_only_the_remote_pristine_branch_restores_it_from_there(template, project, tmp_path):
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(project), str(clone))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -194,8 +194,13 @@ def check(
         text = render(report, output_format)
         code = exit_code(report, fail_on)
         if output:
+            from mlstack.errors import one_line
+            from mlstack.policy.reporters import render_summary
+
             output.write_text(text + "\n", encoding="utf-8")
-        typer.echo(text)
+            typer.echo(one_line(f"mlstack check {report.repo}: {render_summary(report)}; report in {output}"))
+        else:
+            typer.echo(text)
         return code
 
     raise typer.Exit(run(body))
@@ -203,7 +208,7 @@ def check(
 
 @app.command()
 def rules(
-    output_format: str = typer.Option("text", "--format", help="text or markdown."),
+    output_format: Literal["text", "markdown"] = typer.Option("text", "--format", help="text or markdown."),
 ) -> None:
     """List every governance rule with its severity and reason."""
     from mlstack.policy.rules_doc import render_catalogue_markdown, render_catalogue_text

@@ -310,13 +310,30 @@ def test_markdown_output_is_a_pull_request_comment(project):
     write(project, "notes.txt", "dapi0123456789abcdef0123456789abcdef\n")
     output = runner.invoke(app, ["check", str(project), "--format", "markdown"]).output
     assert output.startswith("### mlstack check: policy failure")
-    assert "| [SEC301](docs/rules.md#sec301) | error | `notes.txt:1` |" in output
+    assert "| [SEC301](#sec301) | error | `notes.txt:1` |" in output
+
+
+def test_markdown_links_reach_a_heading_of_the_same_comment(project):
+    """The checked repository has no docs/rules.md: every link must land on a heading of the comment itself."""
+    import re
+
+    write(project, "notes.txt", "dapi0123456789abcdef0123456789abcdef\n")
+    (project / "Makefile").unlink()
+    output = runner.invoke(app, ["check", str(project), "--format", "markdown"]).output
+    targets = re.findall(r"\]\(([^)]*)\)", output)
+    # GitHub's and GitLab's heading anchors: lower case, spaces to hyphens, punctuation dropped.
+    anchors = {"#" + re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+               for heading in re.findall(r"^#+ (.+)$", output, re.MULTILINE)}
+    assert {"#sec301", "#tpl002"} <= set(targets) and set(targets) <= anchors, (targets, anchors)
 
 
 def test_report_written_to_a_file_too(project, tmp_path):
     target = tmp_path / "report.sarif"
-    runner.invoke(app, ["check", str(project), "--format", "sarif", "-O", str(target)])
+    result = runner.invoke(app, ["check", str(project), "--format", "sarif", "-O", str(target)])
     assert json.loads(target.read_text())["version"] == "2.1.0"
+    # The terminal gets the verdict, not the report a second time.
+    assert result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"mlstack check {project}: 0 errors, ") and f"report in {target}" in result.output
 
 
 def test_rule_catalogue_in_docs_matches_the_registry():

@@ -46,3 +46,14 @@ def test_rules_lists_validate_ids_too():
     output = CliRunner().invoke(app, ["rules"]).output
     assert re.search(r"^HCL106 +error +mlstack validate: required variable", output, re.MULTILINE), output
     assert re.search(r"^TF106 ", output, re.MULTILINE)
+
+
+def test_rules_refuses_an_unknown_format_with_exit_2():
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+
+    result = CliRunner().invoke(app, ["rules", "--format", "anything"])
+    assert result.exit_code == 2, result.output
+    assert "'anything' is not one of 'text', 'markdown'" in result.output and "internal error" not in result.output
+    assert CliRunner().invoke(app, ["rules", "--format", "markdown"]).output.startswith("# mlstack rules")

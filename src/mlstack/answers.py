@@ -192,6 +192,38 @@ def _default_renderer(context: Mapping[str, Any]) -> Callable[[Any, dict], Any]:
     return render
 
 
+def answer_checker(contract: Any, answers: Mapping[str, Any]) -> Callable[[str], Callable[[Any], str | None]]:
+    """For a question key, the check a prompt runs on each typed value (the contract's rule, if any)."""
+    def check(key: str) -> Callable[[Any], str | None]:
+        def run(value: Any) -> str | None:
+            if contract is None:
+                return None
+            problem = contract.check_answer(key, value, {**answers, key: value})
+            return problem.rule if problem else None
+        return run
+    return check
+
+
+def reask_invalid(contract: Any, answers: dict[str, Any], by_key: Mapping[str, Question], asker: Asker | None,
+                  asked: list[str], user_keys: list[str], *, given: Iterable[str]) -> list:
+    """The template's problems with the whole set of answers, after asking again while each one
+    concerns an answer typed at a prompt (the only answers a prompt can fix); what is left is returned."""
+    if contract is None:
+        return []
+    check = answer_checker(contract, answers)
+    problems = contract.validate(answers) + unasked_problems(contract, answers, list(given))
+    while problems and asker is not None and all(p.field in asked for p in problems):
+        for problem in problems:
+            question = by_key[problem.field]
+            print(f"error: {describe_problem(problem)}")
+            answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
+                                                                check(problem.field)), "prompt")
+            if problem.field not in user_keys:
+                user_keys.append(problem.field)
+        problems = contract.validate(answers)
+    return problems
+
+
 def resolve_answers(
     context: Mapping[str, Any],
     contract: ModuleType | None,
@@ -208,13 +240,7 @@ def resolve_answers(
     user_keys: list[str] = []
     asked: list[str] = []
 
-    def check(key: str) -> Callable[[Any], str | None]:
-        def run(value: Any) -> str | None:
-            if contract is None:
-                return None
-            problem = contract.check_answer(key, value, {**answers, key: value})
-            return problem.rule if problem else None
-        return run
+    check = answer_checker(contract, answers)
 
     for question in questions:
         key = question.key
@@ -245,17 +271,8 @@ def resolve_answers(
         if answers[key] != default and key not in user_keys:
             user_keys.append(key)
 
-    given = [*provided.values, *provided.defaults]
-    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
-    while problems and asker is not None and all(p.field in asked for p in problems):
-        for problem in problems:
-            question = by_key[problem.field]
-            print(f"error: {describe_problem(problem)}")
-            answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
-                                                                check(problem.field)), "prompt")
-            if problem.field not in user_keys:
-                user_keys.append(problem.field)
-        problems = contract.validate(answers)
+    problems = reask_invalid(contract, answers, by_key, asker, asked, user_keys,
+                             given=[*provided.values, *provided.defaults])
     if problems:
         raise InvalidInput(describe_problem(problems[0]), details=[f"error: {describe_problem(p)}" for p in problems])
     return Resolved(answers, user_keys)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlstack.answers_file import RECORD_PATH
 from mlstack.errors import InvalidInput, one_line
 from mlstack.gitrepo import Change, open_repo
-from mlstack.record import RECORD_PATH
 from mlstack.update import UpdateResult, describe, head_record, locate_pristine, update_project
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from mlstack import __version__
 from mlstack.answers import Asker, Provided, parse_set_options, read_answers_file, resolve_answers
+from mlstack.answers_file import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record
 from mlstack.errors import RepoStateError, one_line
 from mlstack.gitrepo import Change, open_repo, signals_held
-from mlstack.record import PRISTINE_BRANCH, RECORD_PATH, ProjectRecord, parse_record, user_chosen_keys
+from mlstack.record import user_chosen_keys
 from mlstack.template import decide_source, load_contract, open_template
 
 

@@ -83,8 +83,8 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     from cookiecutter.generate import generate_files
     from jinja2 import TemplateError as JinjaError
 
-    from mlstack.declared_layout import prune_table
     from mlstack.path_safety import check_rendered_tree, check_template_paths
+    from mlstack.prune import prune_table
 
     context = build_context(template, answers, meta, parent)
     if not run_hooks:
@@ -126,11 +126,11 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
 
 def template_without_bytecode(template_dir: Path) -> Path | None:
     """A copy of the template without byte-code caches, or None when it has none (the usual case)."""
-    def has_bytecode() -> bool:
-        for folder, subfolders, files in os.walk(template_dir):
-            subfolders[:] = [name for name in subfolders if name != ".git"]
-            if "__pycache__" in subfolders or any(name.endswith((".pyc", ".pyo")) for name in files):
-                return True
+    def has_bytecode() -> bool:  # in what cookiecutter copies: the `{{ ... }}` folders
+        for top in (entry for entry in template_dir.iterdir() if "{{" in entry.name and entry.is_dir()):
+            for _folder, subfolders, files in os.walk(top):
+                if "__pycache__" in subfolders or any(name.endswith((".pyc", ".pyo")) for name in files):
+                    return True
         return False
 
     if not has_bytecode():
@@ -183,8 +183,8 @@ def hook_output() -> Iterator[Callable[[], str]]:
 
 def apply_declared_effects(project: Path, cookiecutter: Mapping[str, Any]) -> None:
     """What the post-generation hook would have done, from data: prune, then the answers file."""
-    from mlstack.declared_layout import prune_unchosen
-    from mlstack.record import RECORD_PATH, rendered_record_text
+    from mlstack.answers_file import RECORD_PATH, rendered_record_text
+    from mlstack.prune import prune_unchosen
 
     prune_unchosen(project, cookiecutter)
     record = project / RECORD_PATH

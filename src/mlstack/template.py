@@ -7,6 +7,7 @@ and validators, shared with its pre-generation hook so that `mlstack init` and p
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import shutil
@@ -47,6 +48,21 @@ def bundled_template_dir() -> Path:
         if (candidate / "cookiecutter.json").is_file() and (candidate / "hooks").is_dir():
             return candidate
     raise TemplateError("the bundled template is missing from this installation; reinstall mlstack")
+
+
+@functools.cache
+def bundled_hook(name: str) -> ModuleType:
+    """A module of mlstack's own bundled template's hooks (never the template being rendered's).
+
+    The template's hooks must work under plain cookiecutter, so the logic they share with
+    mlstack (the `_prune` table, the answers file's text) lives there, once.
+    """
+    path = bundled_template_dir() / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"mlstack._bundled_hooks.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and the like look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_cookiecutter_json(path: Path) -> dict:

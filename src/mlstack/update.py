@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mlstack import __version__
 from mlstack.answers import Asker, parse_set_options, shown_value
+from mlstack.answers_file import RECORD_PATH, ProjectRecord, parse_record
 from mlstack.errors import RepoStateError, TemplateError, one_line
 from mlstack.gitrepo import Change, ConflictEntry, GitRepo, TreeMerge, open_repo
 from mlstack.migrations import (
@@ -27,7 +28,7 @@ from mlstack.migrations import (
     plan,
     read_migrations,
 )
-from mlstack.record import RECORD_PATH, CarriedAnswers, ProjectRecord, carry_answers, parse_record
+from mlstack.record import CarriedAnswers, carry_answers
 from mlstack.template import (
     BUNDLED,
     Template,

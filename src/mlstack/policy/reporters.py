@@ -7,6 +7,7 @@ import os
 from urllib.parse import quote
 
 from mlstack import __version__
+from mlstack.answers_file import RECORD_PATH
 from mlstack.errors import one_line
 from mlstack.policy.engine import CheckReport
 from mlstack.policy.model import ERROR, FAMILIES, INFO, WARNING, all_rules
@@ -20,7 +21,7 @@ OUTCOME_TEXT = {
 }
 SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-FALLBACK_LOCATION = ".mlstack/answers.yml"
+FALLBACK_LOCATION = RECORD_PATH  # SARIF needs a location for findings about no file
 
 
 def render_text(report: CheckReport) -> str:

@@ -22,7 +22,8 @@ def all_rule_ids() -> list[str]:
 
 
 def render_catalogue_markdown() -> str:
-    from mlstack.terraform.findings import FAMILY, FAMILY_DESCRIPTION, RULES as VALIDATE_RULES
+    from mlstack.terraform.findings import FAMILY, FAMILY_DESCRIPTION
+    from mlstack.terraform.findings import RULES as VALIDATE_RULES
 
     rules = all_rules()
     lines = ["# mlstack rules", "",

@@ -161,7 +161,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
 
 # --- errors and exit codes ----------------------------------------------------------------------
 def test_unexpected_exception_is_one_line_with_a_documented_code(tmp_path):
-    code = ("import sys; import mlstack.init as i; "
+    code = ("import sys; import mlstack.commands.init as i; "
             "i.init_project = lambda *a, **k: (_ for _ in ()).throw(ZeroDivisionError('boom')); "
             "sys.argv = ['mlstack', 'init', '--no-input']; from mlstack.cli import main; main()")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)

@@ -12,8 +12,8 @@ import pytest
 from helpers.template_repos import TemplateRepo, append, generate, invoke
 from mlstack import errors
 from mlstack.answers import Provided, resolve_answers
+from mlstack.commands.init import generation_meta
 from mlstack.errors import TemplateError
-from mlstack.init import generation_meta
 from mlstack.migrations import migrate_answers, plan, read_migrations
 from mlstack.prune import prune_table
 from mlstack.render import render_into_temp

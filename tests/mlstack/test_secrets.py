@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mlstack.commands.validate import validate_directory
 from mlstack.policy.engine import run_check
 from mlstack.policy.policy_file import Policy
 from mlstack.secrets import CREDENTIAL_FORMATS, credentials_in, with_article
-from mlstack.terraform import validate_directory
 
 HEX = "0123456789abcdef"
 SAMPLES = {

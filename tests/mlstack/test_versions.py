@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlstack.fleet import fleet_report
+from mlstack.commands.fleet import fleet_report
 from mlstack.migrations import Migration, plan
 from mlstack.policy.engine import run_check
 from mlstack.policy.policy_file import parse_policy

@@ -14,7 +14,7 @@ import pytest
 
 from helpers import CI_PLATFORMS
 from helpers.bakes import baked
-from mlstack.cli import next_steps
+from mlstack.commands.init import next_steps
 
 STEP_TITLES = ("Create the repository", "Push `main` and `dev` only", "`make bootstrap`", "Training data in staging",
                "First staging deploy", "Push `release`")

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from helpers import CI_PLATFORMS, CLOUDS, REPO_ROOT, project_files
+from mlstack.commands.validate import validate_directory
 from mlstack.secrets import credentials_in
-from mlstack.terraform import validate_directory
 from mlstack.terraform.modules import hcl_options
 
 SHARED_URL = {

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, git
 from mlstack.cli import app
+from mlstack.commands.rules import render_catalogue_markdown
 from mlstack.errors import CHECK_DRIFT, CHECK_UPDATE_AVAILABLE, FINDINGS, INVALID_INPUT, OK
 from mlstack.policy.engine import run_check
 from mlstack.policy.model import all_rules
 from mlstack.policy.policy_file import Policy, load_policy, parse_policy
-from mlstack.policy.rules_doc import render_catalogue_markdown
 
 runner = CliRunner()
 TODAY = dt.date(2026, 11, 23)

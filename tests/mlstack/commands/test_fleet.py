@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, git
 from mlstack.cli import app
-from mlstack.fleet import fleet_report, read_targets
+from mlstack.commands.fleet import fleet_report, read_targets
 from mlstack.policy.policy_file import parse_policy
 
 runner = CliRunner()

@@ -21,8 +21,8 @@ from helpers.template_repos import (
     parents,
     recorded,
 )
+from mlstack.commands.update import update_project
 from mlstack.errors import FINDINGS, INVALID_INPUT, REPO_STATE, TEMPLATE_ERROR
-from mlstack.update import update_project
 
 NOTES = "docs/upgrade-notes.md"
 
@@ -416,8 +416,8 @@ def fail_on(monkeypatch, owner, name, after_original=False):
 ])
 def test_failure_half_way_leaves_branches_index_and_files_exactly_as_before(
         template, project, monkeypatch, stage, conflicting, branch):
+    import mlstack.commands.update
     import mlstack.render
-    import mlstack.update
     from mlstack.gitrepo import GitRepo
 
     tag = template.release(f"v6.0.0-{stage}", lambda t: set_line(t.project / NOTES, 4, "note 4 by the template"))
@@ -429,7 +429,7 @@ def test_failure_half_way_leaves_branches_index_and_files_exactly_as_before(
     if stage == "render":
         fail_on(monkeypatch, mlstack.render, "render_into_temp")
     elif stage == "record":
-        fail_on(monkeypatch, mlstack.update, "write_record")
+        fail_on(monkeypatch, mlstack.commands.update, "write_record")
     elif stage == "checkout":
         fail_on(monkeypatch, GitRepo, "checkout_tree", after_original=True)
     elif stage == "stage_conflicts":

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from helpers import git
 from helpers.template_repos import TemplateRepo, commit_all, copy_project, generate
-from mlstack.update import update_project
+from mlstack.commands.update import update_project
 
 FILES = 5
 LINES = 12

@@ -247,3 +247,12 @@ def render_html(report: FleetReport) -> str:
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv, "html": render_html}
+
+
+def describe(report: FleetReport, output_format: str = "table") -> str:
+    """The report as a terminal table, JSON, CSV or a self-contained HTML page."""
+    from mlstack.errors import InvalidInput
+
+    if output_format not in RENDERERS:
+        raise InvalidInput(f"--format {output_format!r}: choose one of {', '.join(RENDERERS)}")
+    return RENDERERS[output_format](report)

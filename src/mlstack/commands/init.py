@@ -78,3 +78,31 @@ def summarize(project: Path, limit: int = 12) -> list[str]:
     if len(entries) > limit:
         lines.append(f"  ... and {len(entries) - limit} more")
     return lines
+
+
+def describe(result: InitResult) -> list[str]:
+    """What `mlstack init` prints: the project's top-level tree, then the first steps in order."""
+    return [f"Created {result.project} from template {result.template_version}:", *summarize(result.project),
+            "", "Next steps:", *next_steps(result.project, result.answers)]
+
+
+def next_steps(project: Path, answers: dict) -> list[str]:
+    """What to do after `init`, in the order of the README's "First deployment": nothing deploys
+    before the bootstrap, and release (production) is pushed last."""
+    url = answers.get("git_repo_url", "<your repository URL>")
+    main, dev, release = (answers.get(key, default) for key, default in
+                          (("main_branch", "main"), ("dev_branch", "dev"), ("release_branch", "release")))
+    return [
+        f"  cd {project}",
+        "  make install && make test",
+        "  First deployment, in this order (README.md says who and how):",
+        f"  1. Create the empty repository {url}",
+        f"  2. Push {main} and {dev} only ({release} deploys to production):",
+        f"       git remote add origin {url}",
+        f"       git push -u origin {main} {dev}",
+        "  3. An administrator runs the bootstrap once: make bootstrap",
+        "  4. Point tables: in configs/staging.yml at real data, or seed staging (never prod): make seed-staging",
+        "     then check staging: make doctor ENV=staging",
+        f"  5. First staging deploy: re-run the stopped deploy-staging run of {main} (or merge a pull request)",
+        f"  6. Release: git push -u origin {release}",
+    ]

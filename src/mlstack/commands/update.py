@@ -363,7 +363,7 @@ def render_version(repo: GitRepo, template: Template, record: ProjectRecord, ove
     steps are named), answers are not checked by the template's validators, and the render
     reproduces only the hooks' declared effects (`_prune` and the answers file).
     """
-    from mlstack.init import generation_meta
+    from mlstack.commands.init import generation_meta
     from mlstack.render import render_into_temp
 
     migrations = load_migrations(template.path) if run_template_code else read_migrations(template.path)

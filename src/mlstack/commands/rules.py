@@ -54,3 +54,8 @@ def render_catalogue_text() -> str:
     lines = [f"{r.id:7} {r.severity:7} {r.reason()}" for r in all_rules().values()]
     lines += [f"{r.id:7} {r.severity:7} mlstack validate: {r.summary}" for r in VALIDATE_RULES.values()]
     return "\n".join(lines)
+
+
+def describe(output_format: str = "text") -> str:
+    """What `mlstack rules` prints: the catalogue as text, or as docs/rules.md's Markdown."""
+    return render_catalogue_markdown() if output_format == "markdown" else render_catalogue_text() + "\n"

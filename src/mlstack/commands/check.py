@@ -18,7 +18,8 @@ def check_repository(directory: Path, *, policy_spec: str | None = None, select:
     return run_check(directory, load_policy(policy_spec, directory), select=select, ignore=ignore)
 
 
-def render(report: CheckReport, output_format: str) -> str:
+def describe(report: CheckReport, output_format: str) -> str:
+    """The report in the chosen format (text, json, sarif or markdown)."""
     if output_format not in RENDERERS:
         raise InvalidInput(f"--format {output_format!r}: choose one of {', '.join(RENDERERS)}")
     return RENDERERS[output_format](report)

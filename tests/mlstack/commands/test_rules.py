@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO_ROOT, SOURCE_ROOT
-from mlstack.policy.rules_doc import all_rule_ids, render_catalogue_markdown
+from mlstack.commands.rules import all_rule_ids, render_catalogue_markdown
 from mlstack.terraform.findings import RULES as VALIDATE_RULES
 from mlstack.terraform.findings import Finding
 

@@ -84,7 +84,7 @@ def link_project(
     asker: Asker | None = None,
 ) -> LinkResult:
     """Record answers and a pristine render for `project`, changing none of its files."""
-    from mlstack.init import generation_meta
+    from mlstack.commands.init import generation_meta
     from mlstack.render import render_into_temp
 
     repo = open_repo(project)
@@ -162,7 +162,7 @@ def _previous_record(repo) -> ProjectRecord | None:
     return record
 
 
-def describe_link(result: LinkResult) -> list[str]:
+def describe(result: LinkResult) -> list[str]:
     """What `mlstack link` prints (names escaped: they come from the repository and template)."""
     return [one_line(line) for line in _link_summary(result)]
 

@@ -163,7 +163,7 @@ def validate_directory(directory: Path, *, use_terraform: bool = True, plugin_di
     return report
 
 
-def render_report(report: Report, base: Path | None = None) -> list[str]:
+def describe(report: Report, base: Path | None = None) -> list[str]:
     """Lines for the terminal: errors, then notes, then what ran and a one-line verdict."""
     base = base or report.directory
     ordered = sorted(report.findings, key=lambda f: (f.severity == NOTE, str(f.path), f.line, f.rule))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlstack.answers_file import RECORD_PATH
+from mlstack.commands.update import UpdateResult, head_record, locate_pristine, update_project
+from mlstack.commands.update import describe as describe_update
 from mlstack.errors import InvalidInput, one_line
 from mlstack.gitrepo import Change, open_repo
-from mlstack.update import UpdateResult, describe, head_record, locate_pristine, update_project
 
 
 @dataclass
@@ -62,7 +63,7 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
     return report
 
 
-def describe_diff(report: DiffReport) -> list[str]:
+def describe(report: DiffReport) -> list[str]:
     """The text `mlstack diff` prints."""
     lines = [one_line(f"Your changes since the pristine render of template {report.version} "
                       f"({report.pristine_commit[:12]}): {len(report.user_changes) or 'none'}")]
@@ -75,7 +76,7 @@ def describe_diff(report: DiffReport) -> list[str]:
         if report.update.status == "up-to-date":
             lines.append(one_line(f"Template {report.update.to_version}: nothing to update."))
         else:
-            summary = describe(report.update)
+            summary = describe_update(report.update)
             lines.append(one_line(f"Updating to template {report.update.to_version} would bring:"))
             lines += [f"  {line}" for line in summary[1:] if line != "Nothing was changed (dry run)."]
             if report.update_patch:

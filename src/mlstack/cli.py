@@ -245,7 +245,7 @@ def update(
                                  help="Undo an update that was killed half-way, then stop."),
 ) -> None:
     """Merge a newer template version into this repository (exit 1: conflicts left to resolve)."""
-    from mlstack.commands.update import describe, update_project
+    from mlstack.commands.update import apply_update, describe, plan_update, preview_update
     from mlstack.errors import FINDINGS
 
     if recover:
@@ -254,9 +254,12 @@ def update(
         typer.echo(run(lambda: recover_update(project)))
         return
 
-    result = run(lambda: update_project(
-        project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(), dry_run=dry_run,
-        branch=branch, trust=trust, template_spec=template))
+    def body():
+        with plan_update(project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(),
+                         preview=dry_run, trust=trust, template_spec=template) as plan:
+            return preview_update(plan) if dry_run else apply_update(plan, branch=branch)
+
+    result = run(body)
     echo_lines(describe(result))
     if result.has_conflicts:
         raise typer.Exit(FINDINGS)

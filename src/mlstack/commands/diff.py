@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlstack.answers_file import RECORD_PATH
-from mlstack.commands.update import UpdateResult, head_record, locate_pristine, update_project
+from mlstack.commands.update import UpdateResult, head_record, locate_pristine, plan_update, preview_update
 from mlstack.commands.update import describe as describe_update
 from mlstack.errors import InvalidInput, one_line
 from mlstack.gitrepo import Change, open_repo
@@ -53,8 +53,9 @@ def diff_project(project: Path, *, to: str | None = None, patch: bool = False, l
     with repo.scratch_objects():
         try:
             # Read-only means no template code either: no hooks, validators or migration code.
-            report.update = update_project(project, to=to, dry_run=True, trust=trust, template_spec=template_spec,
-                                           run_template_code=False, repo=repo)
+            with plan_update(project, to=to, preview=True, trust=trust, template_spec=template_spec,
+                             run_template_code=False, repo=repo) as plan:
+                report.update = preview_update(plan)
         except InvalidInput as error:
             report.update_problem = f"updating needs answers first: {error.message}"
             return report

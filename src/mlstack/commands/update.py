@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,87 +113,119 @@ class Rendered:
     migration_notes: list[str]
 
 
-def update_project(
+@dataclass
+class UpdatePlan:
+    """One update worked out (target rendered, merge base found, new record made), not yet applied.
+
+    A plan lives inside plan_update's `with` block: the template checkout, the update lock
+    and (for a preview) the scratch object store stay open until it is previewed or applied.
+    """
+
+    repo: GitRepo
+    result: UpdateResult
+    base: PristineBase
+    rendered: Rendered
+    template: Template
+    new_record: ProjectRecord | None  # None when the repository is already up to date
+    lock: UpdateLock | None  # None for a preview: nothing may be written
+    ran_template_code: bool
+
+
+@contextmanager
+def plan_update(
     project: Path,
     *,
     to: str | None = None,
     set_options: list[str] | None = None,
     asker: Asker | None = None,
-    dry_run: bool = False,
-    branch: bool = False,
+    preview: bool = False,
     trust: bool = False,
     template_spec: str | None = None,
     run_template_code: bool = True,
     repo: GitRepo | None = None,
-) -> UpdateResult:
-    """Merge template version `to` (default: the latest) into the checked-out branch.
+) -> Iterator[UpdatePlan]:
+    """Plan merging template version `to` (default: the latest) into the checked-out branch.
 
-    run_template_code False (dry runs only, for `mlstack diff`) renders without the template's
-    hooks, question validators or migration code; see render_version. A dry run writes
-    nothing into the repository, not even git objects (they go to a scratch object store,
-    which `diff` keeps open, passing its `repo`, until it has shown the patch).
+    A preview plan writes nothing into the repository, not even git objects (they go to a
+    scratch object store, which `diff` keeps open, passing its `repo`, until it has shown the
+    patch); run_template_code False (previews only) renders without the template's hooks,
+    question validators or migration code, see render_version.
     """
-    if not run_template_code and not dry_run:
-        raise ValueError("an update that writes must run the template's hooks and migrations")
     repo = repo or open_repo(project)
-    if dry_run:
-        with repo.scratch_objects():
-            return _update(repo, to, set_options, asker, True, branch, trust, template_spec, run_template_code)
-    return _update(repo, to, set_options, asker, False, branch, trust, template_spec, run_template_code)
+    with repo.scratch_objects() if preview else nullcontext():
+        # Before the clean-tree check: a killed update is what usually dirtied the tree.
+        refuse_if_interrupted(repo)
+        if not preview:
+            repo.require_clean("updating")
+        head_branch = repo.current_branch()
+        if head_branch is None:
+            raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
+        record = head_record(repo)
+        # Trust is decided here, before any git command or connection names the source: the recorded
+        # one comes from a file a pull request can change.
+        source = decide_source(template_spec or record.source, trust=trust,
+                               recorded_in=None if template_spec else f"{RECORD_PATH} at HEAD")
+        if head_branch == record.pristine_branch:
+            raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
+                                 "check out your own branch (e.g. git switch main) and update that")
+        overrides = parse_set_options(set_options or [])
+        with _locked(repo, not preview) as lock:
+            base = locate_pristine(repo, record)
+            with open_template(source, target_ref(source, to)) as template:
+                _check_bundled_version(template, to)
+                rendered = render_version(repo, template, record, overrides, asker, base,
+                                          run_template_code=run_template_code)
+                result = UpdateResult("dry-run" if preview else "updated", head_branch, record.version,
+                                      rendered.template_version, answers=rendered.answers,
+                                      pristine_commit=rendered.commit, start_commit=repo.rev("HEAD"))
+                result.migrations = [str(step) for step in rendered.plan.steps] + rendered.migration_notes
+                if rendered.plan.skipped_reason:
+                    result.notes.append(f"migrations not run: {rendered.plan.skipped_reason}")
+                if base.note(preview):
+                    result.notes.append(base.note(preview))
+                if not run_template_code and template.source != BUNDLED and _has_hooks(template):
+                    result.notes.append("previewed without running the template's hooks: files they would add "
+                                        "or change beyond `_prune` and the answers file are not shown "
+                                        "(`mlstack update --dry-run` renders with them)")
+                new_record = None
+                if rendered.tree == repo.tree_of(base.commit):
+                    result.status = "up-to-date"
+                else:
+                    result.template_changes = repo.changes(base.commit, rendered.commit, exclude=(RECORD_PATH,))
+                    new_record = ProjectRecord(
+                        source=rendered.template_source, version=rendered.template_version,
+                        answers=rendered.answers.answers, user_set=rendered.answers.user_keys,
+                        pristine_branch=base.branch, pristine_commit=rendered.commit, mlstack_version=__version__)
+                yield UpdatePlan(repo, result, base, rendered, template, new_record, lock, run_template_code)
 
 
-def _update(repo: GitRepo, to: str | None, set_options: list[str] | None, asker: Asker | None, dry_run: bool,
-            branch: bool, trust: bool, template_spec: str | None, run_template_code: bool) -> UpdateResult:
-    # Before the clean-tree check: a killed update is what usually dirtied the tree.
-    refuse_if_interrupted(repo)
-    if not dry_run:
-        repo.require_clean("updating")
-    head_branch = repo.current_branch()
-    if head_branch is None:
-        raise RepoStateError("HEAD is detached; check out the branch to update (e.g. git switch main)")
-    record = head_record(repo)
-    # Trust is decided here, before any git command or connection names the source: the recorded
-    # one comes from a file a pull request can change.
-    source = decide_source(template_spec or record.source, trust=trust,
-                           recorded_in=None if template_spec else f"{RECORD_PATH} at HEAD")
-    if head_branch == record.pristine_branch:
-        raise RepoStateError(f"{head_branch} holds pristine template renders that only mlstack writes; "
-                             "check out your own branch (e.g. git switch main) and update that")
-    overrides = parse_set_options(set_options or [])
-    with _locked(repo, not dry_run) as lock:
-        base = locate_pristine(repo, record)
-        with open_template(source, target_ref(source, to)) as template:
-            _check_bundled_version(template, to)
-            rendered = render_version(repo, template, record, overrides, asker, base,
-                                      run_template_code=run_template_code)
-            result = UpdateResult("dry-run" if dry_run else "updated", head_branch, record.version,
-                                  rendered.template_version, answers=rendered.answers,
-                                  pristine_commit=rendered.commit, start_commit=repo.rev("HEAD"))
-            result.migrations = [str(step) for step in rendered.plan.steps] + rendered.migration_notes
-            if rendered.plan.skipped_reason:
-                result.notes.append(f"migrations not run: {rendered.plan.skipped_reason}")
-            if base.note(dry_run):
-                result.notes.append(base.note(dry_run))
-            if not run_template_code and template.source != BUNDLED and _has_hooks(template):
-                result.notes.append("previewed without running the template's hooks: files they would add or "
-                                    "change beyond `_prune` and the answers file are not shown "
-                                    "(`mlstack update --dry-run` renders with them)")
-            if rendered.tree == repo.tree_of(base.commit):
-                result.status = "up-to-date"
-                return result
-            result.template_changes = repo.changes(base.commit, rendered.commit, exclude=(RECORD_PATH,))
-            new_record = ProjectRecord(
-                source=rendered.template_source, version=rendered.template_version,
-                answers=rendered.answers.answers, user_set=rendered.answers.user_keys,
-                pristine_branch=base.branch, pristine_commit=rendered.commit, mlstack_version=__version__)
-            if dry_run:
-                if any(step.files_step or "migrate_files" in step.unrun_code for step in rendered.plan.steps):
-                    result.notes.append("file migrations are not simulated by --dry-run; "
-                                        "the conflicts shown assume your files as they are")
-                merge = repo.merge_trees(repo.tree_of(base.commit), repo.tree_of("HEAD"), rendered.tree)
-                result.conflicts, result.kept, _ = classify(merge)
-                return result
-            return _apply(repo, result, base, rendered, new_record, template, branch, lock)
+def preview_update(plan: UpdatePlan) -> UpdateResult:
+    """What applying the plan would change and where it would conflict; nothing is written."""
+    result, rendered, repo = plan.result, plan.rendered, plan.repo
+    if plan.new_record is None:
+        return result
+    if any(step.files_step or "migrate_files" in step.unrun_code for step in rendered.plan.steps):
+        result.notes.append("file migrations are not simulated by --dry-run; "
+                            "the conflicts shown assume your files as they are")
+    merge = repo.merge_trees(repo.tree_of(plan.base.commit), repo.tree_of("HEAD"), rendered.tree)
+    result.conflicts, result.kept, _ = classify(merge)
+    return result
+
+
+def apply_update(plan: UpdatePlan, *, branch: bool = False) -> UpdateResult:
+    """Merge the planned render into the repository (on a new branch mlstack/update-<version> with `branch`)."""
+    if plan.lock is None or not plan.ran_template_code:
+        raise ValueError("only a plan made to be applied, with the template's hooks and migrations, can be applied")
+    if plan.new_record is None:
+        return plan.result
+    return _apply(plan.repo, plan.result, plan.base, plan.rendered, plan.new_record, plan.template, branch,
+                  plan.lock)
+
+
+def update_project(project: Path, *, dry_run: bool = False, branch: bool = False, **options) -> UpdateResult:
+    """plan_update, then preview_update (dry_run) or apply_update: what `mlstack update` does."""
+    with plan_update(project, preview=dry_run, **options) as plan:
+        return preview_update(plan) if dry_run else apply_update(plan, branch=branch)
 
 
 def _apply(repo: GitRepo, result: UpdateResult, base: PristineBase, rendered: Rendered,

@@ -636,3 +636,16 @@ def test_bundled_template_updates_only_to_the_version_it_ships(tmp_path):
     other = invoke("update", "-C", str(project), "--no-input", "--to", "99.0.0")
     assert other.exit_code == TEMPLATE_ERROR and "pip install 'mlstack==99.0.0'" in other.output
     assert fingerprint(project) == before
+
+
+def test_a_preview_plan_cannot_be_applied(template, project):
+    """plan -> preview/apply: a plan made without the template's code (diff's) is never written."""
+    from mlstack.commands.update import apply_update, plan_update, preview_update
+
+    tag = template.release("v9.5.0", lambda t: append(t.project / NOTES, "line added by v9.5\n"))
+    head = git(project, "rev-parse", "HEAD")
+    with plan_update(project, to=tag, preview=True, trust=True, run_template_code=False) as plan:
+        assert preview_update(plan).status == "dry-run"
+        with pytest.raises(ValueError, match="only a plan made to be applied"):
+            apply_update(plan)
+    assert git(project, "rev-parse", "HEAD") == head and git(project, "status", "--porcelain") == ""

@@ -114,7 +114,7 @@ def bench_check(work: Path, repeat: int) -> list[Row]:
 
 
 def bench_fleet(work: Path, repeat: int, sizes: tuple[int, ...]) -> list[Row]:
-    from mlstack.fleet import fleet_report
+    from mlstack.commands.fleet import fleet_report
     from mlstack.policy.policy_file import Policy
 
     base = _baked(work)

@@ -155,15 +155,15 @@ def check_result(project: Path, label: str) -> str:
 
 def phase_breakdown(base: Path, work: Path) -> dict[str, float]:
     """Where one `mlstack update` spends its time, measured in-process on a fresh copy."""
+    import mlstack.commands.update
     import mlstack.gitrepo
     import mlstack.render
     import mlstack.template
-    import mlstack.update
 
     spent: dict[str, float] = {}
     phases = [
         ("fetch the template (git clone)", mlstack.template, "_clone"),
-        ("carry answers (loads cookiecutter/Jinja)", mlstack.update, "carry_answers"),
+        ("carry answers (loads cookiecutter/Jinja)", mlstack.commands.update, "carry_answers"),
         ("render v2.0.0 (cookiecutter)", mlstack.render, "render_into_temp"),
         ("git: clean-tree check", mlstack.gitrepo.GitRepo, "require_clean"),
         ("git: commit the render", mlstack.gitrepo.GitRepo, "commit_directory"),
@@ -187,7 +187,7 @@ def phase_breakdown(base: Path, work: Path) -> dict[str, float]:
     shutil.copytree(base, copy, symlinks=True)
     start = time.perf_counter()
     try:
-        mlstack.update.update_project(copy, to="v2.0.0", trust=True)
+        mlstack.commands.update.update_project(copy, to="v2.0.0", trust=True)
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)

@@ -27,7 +27,7 @@ def main() -> None:
         os.environ["COOKIECUTTER_CONFIG"] = str(config)
         from cookiecutter.main import cookiecutter
 
-        from mlstack.terraform import validate_directory
+        from mlstack.commands.validate import validate_directory
 
         print(f"terraform on PATH: {shutil.which('terraform') or 'none'}")
         for cloud in ("azure", "aws", "gcp"):

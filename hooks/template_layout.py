@@ -4,7 +4,8 @@ Which file belongs to which answer is data, `_prune` in cookiecutter.json: for e
 question, each answer value lists the globs (relative to the project root, `**` for a whole
 folder) that are kept only when that value was chosen; boolean answers use "yes" and "no".
 Keeping it as data lets `mlstack diff` reproduce this hook's effect without running
-template code. Whole files are removed, never `{% if %}` around whole bodies.
+template code: mlstack loads this very module from its own bundled template (mlstack.prune),
+so this is the only implementation. Whole files are removed, never `{% if %}` around bodies.
 """
 
 from __future__ import annotations
@@ -15,13 +16,32 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-
-def choice_files(context: Mapping[str, object]) -> Mapping[str, Mapping[str, list[str]]]:
-    """The template's `_prune` table, as cookiecutter passed it in the context."""
-    return context.get("_prune") or {}  # type: ignore[return-value]
+PRUNE_KEY = "_prune"
 
 
-def _choice_value(value: object) -> str:
+def choice_files(context: Mapping[str, object]) -> dict[str, dict[str, list[str]]]:
+    """The template's `_prune` table, checked: a malformed one is named (ValueError), never half-applied."""
+    table = context.get(PRUNE_KEY)
+    if table is None:
+        return {}
+    where = f"cookiecutter.json: {PRUNE_KEY}"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where} must map questions to {{answer value: [globs]}}")
+    for question, by_value in table.items():
+        if not isinstance(by_value, dict):
+            raise ValueError(f"{where}.{question} must map answer values to lists of globs")
+        for value, patterns in by_value.items():
+            if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+                raise ValueError(f"{where}.{question}.{value} must be a list of globs (strings)")
+            for pattern in patterns:
+                if pattern.startswith("/") or ".." in pattern.split("/"):
+                    raise ValueError(f"{where}.{question}.{value}: {pattern!r} must be a path inside "
+                                     "the project (no leading / and no ..)")
+    return table
+
+
+def choice_value(value: object) -> str:
+    """How an answer is looked up in the table: booleans (and their spellings) as yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value).strip().lower()
@@ -32,7 +52,7 @@ def _choice_value(value: object) -> str:
     return str(value)
 
 
-def _matches(relative_path: str, pattern: str) -> bool:
+def matches(relative_path: str, pattern: str) -> bool:
     if pattern.endswith("/**"):
         # A folder and everything in it; `*` in the folder part matches one path component.
         prefix = pattern[:-3].split("/")
@@ -49,7 +69,7 @@ def unwanted_files(project_dir: Path, context: Mapping[str, object]) -> list[Pat
         pattern
         for question, files_by_value in choice_files(context).items()
         for value, patterns in files_by_value.items()
-        if _choice_value(context.get(question)) != value
+        if choice_value(context.get(question)) != value
         for pattern in patterns
     ]
     found = []
@@ -58,7 +78,7 @@ def unwanted_files(project_dir: Path, context: Mapping[str, object]) -> list[Pat
         for name in files:
             path = Path(root, name)
             relative = path.relative_to(project_dir).as_posix()
-            if any(_matches(relative, pattern) for pattern in unwanted_patterns):
+            if any(matches(relative, pattern) for pattern in unwanted_patterns):
                 found.append(path)
     return sorted(found)
 

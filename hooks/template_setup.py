@@ -87,11 +87,15 @@ def answers_document(context: Mapping[str, object], pristine_commit: str | None)
     }
 
 
+def answers_text(document: Mapping[str, object]) -> str:
+    """The answers file's text; mlstack writes the file with this very function (mlstack.answers_file)."""
+    return HEADER + yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True)
+
+
 def write_answers(project_dir: Path, context: Mapping[str, object], pristine_commit: str | None) -> Path:
     path = project_dir / ANSWERS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = yaml.safe_dump(answers_document(context, pristine_commit), sort_keys=False, allow_unicode=True)
-    path.write_text(HEADER + body, encoding="utf-8")
+    path.write_text(answers_text(answers_document(context, pristine_commit)), encoding="utf-8")
     return path
 
 

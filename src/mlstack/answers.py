@@ -8,7 +8,6 @@ typed at a prompt; the rest follow the template's defaults when the template cha
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from mlstack.errors import InvalidInput, TemplateError
+from mlstack.yamlfile import did_you_mean
 
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
@@ -46,12 +46,6 @@ def questions_of(context: Mapping[str, Any]) -> list[Question]:
         for key, raw in context.items()
         if not key.startswith("_") and not isinstance(raw, dict)
     ]
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def shown_value(value: Any) -> str:
@@ -102,16 +96,9 @@ def read_answers_file(path: Path) -> dict[str, Any]:
 
     Values are taken as written (`NO` is text, `010` stays `010`): see mlstack.yamlfile.
     """
-    from mlstack.yamlfile import YamlFileError, read_yaml
+    from mlstack.yamlfile import read_yaml_file
 
-    try:
-        data = read_yaml(path, numbers_as_text=True)
-    except FileNotFoundError as error:
-        raise InvalidInput(f"--answers-file {path}: no such file") from error
-    except OSError as error:
-        raise InvalidInput(f"--answers-file {path}: cannot be read ({error.strerror or error})") from error
-    except YamlFileError as error:
-        raise InvalidInput(f"--answers-file {path}: {error}") from error
+    data = read_yaml_file(path, f"--answers-file {path}", numbers_as_text=True)
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("answers"), dict) and "template" in data:
@@ -205,6 +192,38 @@ def _default_renderer(context: Mapping[str, Any]) -> Callable[[Any, dict], Any]:
     return render
 
 
+def answer_checker(contract: Any, answers: Mapping[str, Any]) -> Callable[[str], Callable[[Any], str | None]]:
+    """For a question key, the check a prompt runs on each typed value (the contract's rule, if any)."""
+    def check(key: str) -> Callable[[Any], str | None]:
+        def run(value: Any) -> str | None:
+            if contract is None:
+                return None
+            problem = contract.check_answer(key, value, {**answers, key: value})
+            return problem.rule if problem else None
+        return run
+    return check
+
+
+def reask_invalid(contract: Any, answers: dict[str, Any], by_key: Mapping[str, Question], asker: Asker | None,
+                  asked: list[str], user_keys: list[str], *, given: Iterable[str]) -> list:
+    """The template's problems with the whole set of answers, after asking again while each one
+    concerns an answer typed at a prompt (the only answers a prompt can fix); what is left is returned."""
+    if contract is None:
+        return []
+    check = answer_checker(contract, answers)
+    problems = contract.validate(answers) + unasked_problems(contract, answers, list(given))
+    while problems and asker is not None and all(p.field in asked for p in problems):
+        for problem in problems:
+            question = by_key[problem.field]
+            print(f"error: {describe_problem(problem)}")
+            answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
+                                                                check(problem.field)), "prompt")
+            if problem.field not in user_keys:
+                user_keys.append(problem.field)
+        problems = contract.validate(answers)
+    return problems
+
+
 def resolve_answers(
     context: Mapping[str, Any],
     contract: ModuleType | None,
@@ -221,13 +240,7 @@ def resolve_answers(
     user_keys: list[str] = []
     asked: list[str] = []
 
-    def check(key: str) -> Callable[[Any], str | None]:
-        def run(value: Any) -> str | None:
-            if contract is None:
-                return None
-            problem = contract.check_answer(key, value, {**answers, key: value})
-            return problem.rule if problem else None
-        return run
+    check = answer_checker(contract, answers)
 
     for question in questions:
         key = question.key
@@ -258,17 +271,8 @@ def resolve_answers(
         if answers[key] != default and key not in user_keys:
             user_keys.append(key)
 
-    given = [*provided.values, *provided.defaults]
-    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
-    while problems and asker is not None and all(p.field in asked for p in problems):
-        for problem in problems:
-            question = by_key[problem.field]
-            print(f"error: {describe_problem(problem)}")
-            answers[problem.field] = coerce(question, asker.ask(question, answers[problem.field],
-                                                                check(problem.field)), "prompt")
-            if problem.field not in user_keys:
-                user_keys.append(problem.field)
-        problems = contract.validate(answers)
+    problems = reask_invalid(contract, answers, by_key, asker, asked, user_keys,
+                             given=[*provided.values, *provided.defaults])
     if problems:
         raise InvalidInput(describe_problem(problems[0]), details=[f"error: {describe_problem(p)}" for p in problems])
     return Resolved(answers, user_keys)

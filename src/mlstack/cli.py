@@ -1,13 +1,14 @@
-"""The command line: parse arguments, call the command's function, map failures to exit codes.
+"""The command line, typer only: parse arguments, call mlstack.commands.<verb>, print its describe().
 
-Heavy modules (cookiecutter, git, yaml) are imported inside commands so `--help` stays fast.
+Failures map to one line and an exit code. Command modules (and cookiecutter, git, yaml behind
+them) are imported inside each command so `--help` stays fast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -21,6 +22,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+# --- options several commands share, declared once ---------------------------------------------
+TemplateOption = Annotated[str | None, typer.Option(
+    "--template", help="Template path or git URL (default: the bundled one, or the one the project records).")]
+RefOption = Annotated[str | None, typer.Option(
+    "--ref", help="Tag, branch or commit of a --template git repository.")]
+TrustOption = Annotated[bool, typer.Option(
+    "--trust", help="Run the code (hooks, migrations) of a --template you trust.")]
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="KEY=VALUE", help="Answer one question; on update the answer then stays as set (repeatable).")]
+NoInputOption = Annotated[bool, typer.Option(
+    "--no-input", help="Ask nothing: --set, --answers-file and valid defaults answer every question.")]
+ProjectOption = Annotated[Path, typer.Option(
+    "--project", "-C", help="The repository (default: here).")]
 
 
 def fail(error: MlstackError) -> None:
@@ -92,68 +108,29 @@ class PromptAsker:
 @app.command()
 def init(
     output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to create the project folder."),
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: use --set, --answers-file and defaults."),
-    set_: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                             help="Answer one question (repeatable)."),
+    no_input: NoInputOption = False,
+    set_: SetOption = None,
     answers_file: Path | None = typer.Option(None, "--answers-file", help="YAML file of answers."),
-    template: str | None = typer.Option(None, "--template", help="Template path or git URL (default: bundled)."),
-    ref: str | None = typer.Option(None, "--ref", help="Tag, branch or commit of a --template git repository."),
-    trust: bool = typer.Option(False, "--trust", help="Run the hooks of a --template you trust."),
+    template: TemplateOption = None,
+    ref: RefOption = None,
+    trust: TrustOption = False,
     defaults: Path | None = typer.Option(None, "--defaults", help="Organisation defaults file (defaults + locked)."),
 ) -> None:
     """Create a new ML project from the template."""
-    from mlstack.init import init_project, summarize
+    from mlstack.commands.init import describe, init_project
 
     result = run(lambda: init_project(
         output_dir, template_spec=template, ref=ref, trust=trust, set_options=set_ or [],
         answers_file=answers_file, asker=None if no_input else PromptAsker(), org_defaults=defaults))
-    typer.echo(f"Created {result.project} from template {result.template_version}:")
-    for line in summarize(result.project):
-        typer.echo(line)
-    typer.echo("\nNext steps:")
-    for line in next_steps(result.project, result.answers):
-        typer.echo(line)
-
-
-def next_steps(project: Path, answers: dict) -> list[str]:
-    """What to do after `init`, in the order of the README's "First deployment": nothing deploys
-    before the bootstrap, and release (production) is pushed last."""
-    url = answers.get("git_repo_url", "<your repository URL>")
-    main, dev, release = (answers.get(key, default) for key, default in
-                          (("main_branch", "main"), ("dev_branch", "dev"), ("release_branch", "release")))
-    return [
-        f"  cd {project}",
-        "  make install && make test",
-        "  First deployment, in this order (README.md says who and how):",
-        f"  1. Create the empty repository {url}",
-        f"  2. Push {main} and {dev} only ({release} deploys to production):",
-        f"       git remote add origin {url}",
-        f"       git push -u origin {main} {dev}",
-        "  3. An administrator runs the bootstrap once: make bootstrap",
-        "  4. Point tables: in configs/staging.yml at real data, or seed staging (never prod): make seed-staging",
-        "     then check staging: make doctor ENV=staging",
-        f"  5. First staging deploy: re-run the stopped deploy-staging run of {main} (or merge a pull request)",
-        f"  6. Release: git push -u origin {release}",
-    ]
+    echo_lines(describe(result))
 
 
 @app.command()
-def questions(
-    template: str | None = typer.Option(None, "--template", help="Template path or git URL (default: bundled)."),
-    ref: str | None = typer.Option(None, "--ref", help="Tag, branch or commit of a --template git repository."),
-) -> None:
+def questions(template: TemplateOption = None, ref: RefOption = None) -> None:
     """List the template's questions with their defaults (keys for --set and answers files)."""
-    from mlstack.answers import questions_of
-    from mlstack.template import open_template
+    from mlstack.commands.questions import describe, template_questions
 
-    def body() -> None:
-        # Reading cookiecutter.json runs no template code, so no --trust is needed here.
-        with open_template(template, ref, trust=True) as opened:
-            for question in questions_of(opened.context):
-                default = question.choices if question.choices else question.raw_default
-                typer.echo(f"{question.key}: {question.prompt} [default: {default}]")
-
-    run(body)
+    echo_lines(describe(run(lambda: template_questions(template, ref))))
 
 
 @app.command()
@@ -165,12 +142,11 @@ def validate(
                                            help="Local provider mirror for terraform init (nothing is downloaded)."),
 ) -> None:
     """Check the project's Terraform offline: references, variables, secrets, formatting."""
+    from mlstack.commands.validate import describe, validate_directory
     from mlstack.errors import FINDINGS
-    from mlstack.terraform import render_report, validate_directory
 
     report = run(lambda: validate_directory(directory, use_terraform=terraform, plugin_dir=plugin_dir))
-    for line in render_report(report):
-        typer.echo(line)
+    echo_lines(describe(report))
     if report.errors:
         raise typer.Exit(FINDINGS)
 
@@ -184,18 +160,24 @@ def check(
     select: list[str] | None = typer.Option(None, "--select", help="Only these rule ids or prefixes (repeatable)."),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Skip these rule ids or prefixes (repeatable)."),
     fail_on: str = typer.Option("update", "--fail-on", help="Mildest outcome that fails: update, drift or policy."),
-    output: Path | None = typer.Option(None, "--output", "-O", help="Write the report to a file as well."),
+    output: Path | None = typer.Option(None, "--output", "-O",
+                                       help="Write the report to this file; print only the verdict."),
 ) -> None:
     """Check a repository against the policy: exit 0 OK, 10 update available, 11 drift, 1 policy failure."""
-    from mlstack.check import check_repository, exit_code, render
+    from mlstack.commands.check import check_repository, describe, exit_code
 
     def body() -> int:
         report = check_repository(directory, policy_spec=policy, select=select, ignore=ignore)
-        text = render(report, output_format)
+        text = describe(report, output_format)
         code = exit_code(report, fail_on)
         if output:
+            from mlstack.errors import one_line
+            from mlstack.policy.reporters import render_summary
+
             output.write_text(text + "\n", encoding="utf-8")
-        typer.echo(text)
+            typer.echo(one_line(f"mlstack check {report.repo}: {render_summary(report)}; report in {output}"))
+        else:
+            typer.echo(text)
         return code
 
     raise typer.Exit(run(body))
@@ -203,15 +185,12 @@ def check(
 
 @app.command()
 def rules(
-    output_format: str = typer.Option("text", "--format", help="text or markdown."),
+    output_format: Literal["text", "markdown"] = typer.Option("text", "--format", help="text or markdown."),
 ) -> None:
-    """List every governance rule with its severity and reason."""
-    from mlstack.policy.rules_doc import render_catalogue_markdown, render_catalogue_text
+    """List every rule of check and validate with its severity and reason."""
+    from mlstack.commands.rules import describe
 
-    if output_format == "markdown":
-        typer.echo(render_catalogue_markdown(), nl=False)
-    else:
-        typer.echo(render_catalogue_text())
+    typer.echo(describe(output_format), nl=False)
 
 
 fleet_app = typer.Typer(help="Reports across many repositories.", no_args_is_help=True)
@@ -230,7 +209,7 @@ def fleet_report_command(
     fail_on_policy: bool = typer.Option(False, "--fail-on-policy", help="Exit 1 when any repository fails."),
 ) -> None:
     """Check many repositories in parallel and produce one table (terminal, JSON, CSV or HTML)."""
-    from mlstack.fleet import RENDERERS, fleet_report, read_targets
+    from mlstack.commands.fleet import RENDERERS, describe, fleet_report, read_targets
     from mlstack.policy.policy_file import load_policy
 
     def body() -> int:
@@ -240,7 +219,7 @@ def fleet_report_command(
             raise InvalidInput(f"--format {output_format!r}: choose one of {', '.join(RENDERERS)}")
         targets = read_targets(repos or [], from_file)
         report = fleet_report(targets, load_policy(policy), cache_dir=cache_dir, jobs=jobs)
-        text = RENDERERS[output_format](report)
+        text = describe(report, output_format)
         if output:
             output.write_text(text, encoding="utf-8")
             typer.echo(f"wrote {output} ({len(report.rows)} repositories)")
@@ -254,22 +233,20 @@ def fleet_report_command(
 
 @app.command()
 def update(
-    project: Path = typer.Option(Path("."), "--project", "-C", help="The generated repository (default: here)."),
+    project: ProjectOption = Path("."),
     to: str | None = typer.Option(None, "--to", help="Template version (tag or commit); default: the latest."),
-    set_: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                             help="Change one answer (repeatable); it then stays as set."),
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: new questions take valid defaults."),
+    set_: SetOption = None,
+    no_input: NoInputOption = False,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change and conflict; change nothing."),
     branch: bool = typer.Option(False, "--branch", help="Merge on a new branch mlstack/update-<version>."),
-    template: str | None = typer.Option(None, "--template",
-                                        help="Where the template lives now (default: the recorded source)."),
-    trust: bool = typer.Option(False, "--trust", help="Run the hooks and migrations of a template you trust."),
+    template: TemplateOption = None,
+    trust: TrustOption = False,
     recover: bool = typer.Option(False, "--recover",
                                  help="Undo an update that was killed half-way, then stop."),
 ) -> None:
     """Merge a newer template version into this repository (exit 1: conflicts left to resolve)."""
+    from mlstack.commands.update import apply_update, describe, plan_update, preview_update
     from mlstack.errors import FINDINGS
-    from mlstack.update import describe, update_project
 
     if recover:
         from mlstack.update_recovery import recover_update
@@ -277,60 +254,64 @@ def update(
         typer.echo(run(lambda: recover_update(project)))
         return
 
-    result = run(lambda: update_project(
-        project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(), dry_run=dry_run,
-        branch=branch, trust=trust, template_spec=template))
-    for line in describe(result):
-        typer.echo(line)
+    def body():
+        with plan_update(project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(),
+                         preview=dry_run, trust=trust, template_spec=template) as plan:
+            return preview_update(plan) if dry_run else apply_update(plan, branch=branch)
+
+    result = run(body)
+    echo_lines(describe(result))
     if result.has_conflicts:
         raise typer.Exit(FINDINGS)
 
 
 @app.command()
 def diff(
-    project: Path = typer.Option(Path("."), "--project", "-C", help="The generated repository (default: here)."),
+    project: ProjectOption = Path("."),
     to: str | None = typer.Option(None, "--to", help="Template version to compare with; default: the latest."),
     patch: bool = typer.Option(False, "--patch", "-p", help="Show the full changes, not just the file names."),
     local: bool = typer.Option(False, "--local", help="Only your changes; don't fetch the template."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when there is any difference."),
-    template: str | None = typer.Option(None, "--template",
-                                        help="Where the template lives now (default: the recorded source)."),
-    trust: bool = typer.Option(False, "--trust", help="Render a template you trust (diff never runs its "
-                               "hooks or migration code; Jinja still renders)."),
+    template: TemplateOption = None,
+    trust: TrustOption = False,
 ) -> None:
-    """Show your changes since the recorded template render, and what an update would bring."""
-    from mlstack.diff import describe_diff, diff_project
+    """Show your changes since the recorded template render, and what an update would bring.
+
+    diff never runs a template's hooks or migration code (Jinja still renders, hence --trust).
+    """
+    from mlstack.commands.diff import describe, diff_project
     from mlstack.errors import FINDINGS
 
     report = run(lambda: diff_project(project, to=to, patch=patch, local_only=local, trust=trust,
                                       template_spec=template))
-    for line in describe_diff(report):
-        typer.echo(line)
+    echo_lines(describe(report))
     if exit_code and report.has_differences:
         raise typer.Exit(FINDINGS)
 
 
 @app.command()
 def link(
-    project: Path = typer.Option(Path("."), "--project", "-C", help="The repository to adopt (default: here)."),
-    template: str | None = typer.Option(None, "--template", help="Template path or git URL (default: bundled)."),
-    ref: str | None = typer.Option(None, "--ref", help="The template version the repository was made from."),
+    project: ProjectOption = Path("."),
+    template: TemplateOption = None,
+    ref: RefOption = None,
     answers_file: Path | None = typer.Option(None, "--answers-file",
                                              help="Answers: YAML/JSON mapping, cookiecutter replay or .cruft.json."),
-    set_: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                             help="Answer one question (repeatable)."),
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: use --set, --answers-file and defaults."),
-    trust: bool = typer.Option(False, "--trust", help="Run the hooks of a --template you trust."),
+    set_: SetOption = None,
+    no_input: NoInputOption = False,
+    trust: TrustOption = False,
 ) -> None:
-    """Adopt a repository made by plain cookiecutter so `mlstack update` can upgrade it."""
-    from mlstack.link import describe_link, link_project
+    """Adopt a repository made by plain cookiecutter so `mlstack update` can upgrade it (--ref: its version)."""
+    from mlstack.commands.link import describe, link_project
 
     result = run(lambda: link_project(project, template_spec=template, ref=ref, trust=trust,
                                       answers_file=answers_file, set_options=set_ or [],
                                       asker=None if no_input else PromptAsker()))
-    for line in describe_link(result):
-        typer.echo(line)
+    echo_lines(describe(result))
 
+
+def echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
 
 
 def _terminate(signum: int, frame: Any) -> None:

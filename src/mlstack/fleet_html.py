@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from mlstack.fleet import FleetReport
+from mlstack.commands.fleet import FleetReport
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -191,7 +191,7 @@ def embeddable_json(text: str) -> str:
 
 
 def render_dashboard(report: FleetReport) -> str:
-    from mlstack.fleet import render_json
+    from mlstack.commands.fleet import render_json
 
     data = embeddable_json(render_json(report))
     return (PAGE.replace("__GENERATED__", html.escape(report.generated_at))

@@ -625,6 +625,66 @@ def open_repo(path: Path) -> GitRepo:
     return repo
 
 
+# --- repositories elsewhere: templates, policies and fleet targets -----------------------------------
+
+def fetch_environment() -> dict[str, str]:
+    """The environment for git commands that reach a template, policy or fleet repository."""
+    from mlstack.urls import ALLOWED_PROTOCOLS
+
+    return {**{k: v for k, v in os.environ.items() if k not in _INHERITED_GIT_VARIABLES},
+            "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS}
+
+
+class CloneError(GitError):
+    """A repository could not be cloned; `missing_ref` when it could, but has no such ref."""
+
+    def __init__(self, message: str, *, missing_ref: bool = False):
+        super().__init__(message)
+        self.missing_ref = missing_ref
+
+
+def clone(url: str, into: Path, *, ref: str | None = None, all_branches: bool = False) -> Path:
+    """Clone `url` into `into` shallowly, at `ref` (a tag or branch) when given; returns `into`.
+
+    A ref a shallow clone can't name (a commit id) falls back to a full clone checked out at it.
+    `url` and `ref` may come from a repository's files: both reach git only after
+    `--end-of-options` or as an option's own value, never where git would read an option.
+    CloneError says why, in git's words with any credentials removed.
+    """
+    from mlstack.urls import redact
+
+    env = fetch_environment()
+    git = ["git", *SAFE_GIT_CONFIG]
+    shallow = [*git, "clone", "--quiet", "--depth", "1", *(["--no-single-branch"] if all_branches else []),
+               *([f"--branch={ref}"] if ref else []), "--end-of-options", url, str(into)]
+    done = subprocess.run(shallow, capture_output=True, text=True, env=env)
+    if done.returncode == 0:
+        return into
+    shutil.rmtree(into, ignore_errors=True)
+    done = subprocess.run([*git, "clone", "--quiet", "--no-checkout", "--end-of-options", url, str(into)],
+                          capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise CloneError(redact(_last_line(done.stderr)))
+    commit = subprocess.run([*git, "-C", str(into), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                             f"{ref or 'HEAD'}^{{commit}}"], capture_output=True, text=True, env=env)
+    checkout = subprocess.run([*git, "-C", str(into), "checkout", "--quiet", "--detach", commit.stdout.strip()],
+                              capture_output=True, text=True, env=env) if commit.returncode == 0 else commit
+    if checkout.returncode != 0:
+        raise CloneError(redact(_last_line(checkout.stderr or "unknown ref")), missing_ref=True)
+    return into
+
+
+def remote_tags(url: str) -> list[str]:
+    """The tag names of the repository at `url` (GitError in git's words, credentials removed)."""
+    from mlstack.urls import redact
+
+    done = subprocess.run(["git", *SAFE_GIT_CONFIG, "ls-remote", "--tags", "--refs", "--end-of-options", url],
+                          capture_output=True, text=True, env=fetch_environment())
+    if done.returncode != 0:
+        raise GitError(redact(_last_line(done.stderr) if done.stderr.strip() else "git failed"))
+    return [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
+
+
 def _occupied(root: Path, path: str) -> bool:
     """Whether something in the work tree sits where `path` (or one of its folders) would go."""
     target = root / path

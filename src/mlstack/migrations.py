@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,63 +30,9 @@ from types import ModuleType
 from typing import Any
 
 from mlstack.errors import TemplateError
+from mlstack.versions import in_range, parse_version, position
 
 MIGRATIONS_DIR = Path("hooks") / "migrations"
-_VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:[-+.]?([0-9A-Za-z.+-]*))?$")
-_COMMIT_ID = re.compile(r"^[0-9a-f]{7,40}$")
-_COMPARATOR = re.compile(r"^(>=|<=|==|>|<)\s*(\S+)$")
-
-
-def parse_version(text: str) -> tuple[tuple[int, ...], bool] | None:
-    """(numbers, is_release) for 'v1.2.3' / '1.2' / '2.0.0rc1'; None for a commit id or a name."""
-    text = text.strip()
-    if _COMMIT_ID.match(text) and not text.isdigit():
-        return None
-    match = _VERSION.match(text)
-    if not match:
-        return None
-    numbers = tuple(int(part) for part in match.group(1).split("."))
-    while len(numbers) > 1 and numbers[-1] == 0:
-        numbers = numbers[:-1]
-    return numbers, not match.group(2)
-
-
-def _version_key(text: str) -> tuple[tuple[int, ...], int]:
-    parsed = parse_version(text)
-    if parsed is None:
-        raise ValueError(text)
-    numbers, is_release = parsed
-    return numbers, 1 if is_release else 0
-
-
-def position(version: str, spec: str) -> int:
-    """-1 when `version` is below the range `spec` (e.g. '>=1.0,<2.0'), 0 inside it, 1 above it."""
-    key = _version_key(version)
-    below = above = False
-    for clause in filter(None, (part.strip() for part in spec.split(","))):
-        match = _COMPARATOR.match(clause)
-        if not match:
-            raise ValueError(f"bad comparator {clause!r}")
-        operator, bound_text = match.groups()
-        bound = _version_key(bound_text)
-        if operator in (">=", ">") and not (key >= bound if operator == ">=" else key > bound):
-            below = True
-        elif operator in ("<=", "<") and not (key <= bound if operator == "<=" else key < bound):
-            above = True
-        elif operator == "==" and key != bound:
-            below, above = below or key < bound, above or key > bound
-    return -1 if below else 1 if above else 0
-
-
-def in_range(version: str, spec: str) -> bool:
-    """Whether `version` satisfies every comparator of `spec`."""
-    return position(version, spec) == 0
-
-
-def highest_version(names: list[str]) -> str | None:
-    """The highest release-looking name (tags such as v1.2.0); None when none looks like one."""
-    versions = [name for name in names if parse_version(name)]
-    return max(versions, key=_version_key) if versions else None
 
 
 @dataclass

@@ -29,15 +29,13 @@ class OrgDefaults:
 
 
 def parse_org_defaults(data: Any, source: str) -> OrgDefaults:
-    from mlstack.answers import did_you_mean
+    from mlstack.yamlfile import refuse_unknown_keys
 
     if data is None:
         return OrgDefaults(source)
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: must be a mapping with keys defaults and locked")
-    for key in data:
-        if key not in KEYS:
-            raise InvalidInput(f"{source}: unknown key {key!r}{did_you_mean(str(key), KEYS)}")
+    refuse_unknown_keys(data, KEYS, source)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict) or not all(isinstance(k, str) for k in defaults):
         raise InvalidInput(f"{source}: defaults must map question keys to values")
@@ -56,7 +54,7 @@ def parse_org_defaults(data: Any, source: str) -> OrgDefaults:
 def find_org_defaults(explicit: Path | None, template_dir: Path) -> OrgDefaults | None:
     """The organisation defaults that apply to this run, if any."""
     from mlstack.settings import load_settings
-    from mlstack.yamlfile import YamlFileError, read_yaml
+    from mlstack.yamlfile import read_yaml_file
 
     candidates = [explicit, os.environ.get("MLSTACK_ORG_DEFAULTS") or None, load_settings().get("org_defaults")]
     chosen = next((Path(str(c)).expanduser() for c in candidates if c), None)
@@ -64,10 +62,5 @@ def find_org_defaults(explicit: Path | None, template_dir: Path) -> OrgDefaults 
         chosen = template_dir / TEMPLATE_FILE
     if chosen is None:
         return None
-    try:
-        data = read_yaml(chosen, numbers_as_text=True)
-    except OSError as error:
-        raise InvalidInput(f"organisation defaults {chosen}: cannot be read ({error.strerror or error})") from error
-    except YamlFileError as error:
-        raise InvalidInput(f"organisation defaults {chosen}: {error}") from error
-    return parse_org_defaults(data, f"organisation defaults {chosen}")
+    shown = f"organisation defaults {chosen}"
+    return parse_org_defaults(read_yaml_file(chosen, shown, numbers_as_text=True), shown)

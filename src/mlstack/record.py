@@ -1,16 +1,13 @@
-"""The project's record `.mlstack/answers.yml`: read it, write it, and carry answers to a new version.
+"""Carry a project's recorded answers (mlstack.answers_file) to a new template version.
 
-mlstack owns this file. It says which template (source, version) and which pristine commit
-the repository was last merged from, every answer, and which answers the user chose: those
-stay as they are on update, the others follow the template's (possibly changed) defaults.
+Answers the user chose stay as they are on update, the others follow the template's (possibly
+changed) defaults, and questions new in that version are asked.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,123 +15,15 @@ from mlstack.answers import (
     Asker,
     Question,
     _default_renderer,
+    answer_checker,
     check_known_keys,
     coerce,
     describe_problem,
     questions_of,
-    unasked_problems,
+    reask_invalid,
 )
-from mlstack.errors import InvalidInput, RepoStateError
-
-RECORD_PATH = ".mlstack/answers.yml"
-PRISTINE_BRANCH = "mlstack/template"
-OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-PRISTINE_BRANCH_NAME = re.compile(r"^mlstack/[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
-HEADER = (
-    "# Written by mlstack: how this repository was generated. Change answers with\n"
-    "# `mlstack update --set KEY=VALUE` rather than by hand; `mlstack check` reads this file.\n"
-)
-
-
-@dataclass
-class ProjectRecord:
-    """What `.mlstack/answers.yml` says about how this repository was made."""
-
-    source: str
-    version: str
-    answers: dict[str, Any]
-    user_set: list[str] = field(default_factory=list)
-    pristine_branch: str = PRISTINE_BRANCH
-    pristine_commit: str | None = None
-    mlstack_version: str | None = None
-    managed: list[str] | None = None  # the template's managed globs, written into pristine renders
-
-    def to_text(self) -> str:
-        import yaml
-
-        template: dict[str, Any] = {
-            "source": self.source,
-            "version": self.version,
-            "pristine_branch": self.pristine_branch,
-            "pristine_commit": self.pristine_commit,
-        }
-        if self.managed is not None:
-            template["managed"] = list(self.managed)
-        document = {
-            "mlstack_version": self.mlstack_version,
-            "template": template,
-            "answers": dict(self.answers),
-            "user_set": sorted(self.user_set),
-        }
-        return HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-
-
-def parse_record(text: str, where: str) -> ProjectRecord:
-    """A record from the text of an answers file; RepoStateError names what is wrong.
-
-    The file is committed, so a pull request can change it: every field is checked before it
-    can reach git (a pristine commit that is not an object id, a branch outside mlstack/).
-    """
-    from mlstack.yamlfile import YamlFileError, load_yaml
-
-    try:
-        data = load_yaml(text, numbers_as_text=True)
-    except YamlFileError as error:
-        raise RepoStateError(f"{where}: {error}; restore it from git (git checkout -- {RECORD_PATH})") from error
-    if not isinstance(data, dict) or not isinstance(data.get("template"), dict) \
-            or not isinstance(data.get("answers"), dict):
-        raise RepoStateError(f"{where}: not an mlstack answers file (needs `template:` and `answers:` mappings)")
-    template = data["template"]
-    user_set = data.get("user_set") or []
-    if not isinstance(user_set, list) or not all(isinstance(key, str) for key in user_set):
-        raise RepoStateError(f"{where}: user_set must be a list of answer keys")
-    for key in ("source", "version", "pristine_branch", "pristine_commit"):
-        if template.get(key) is not None and not isinstance(template[key], str):
-            raise RepoStateError(f"{where}: template.{key} must be a string")
-    commit = template.get("pristine_commit") or None
-    if commit is not None and not OBJECT_ID.match(commit):
-        raise RepoStateError(f"{where}: template.pristine_commit {commit[:80]!r} is not a git object id; "
-                             f"restore the file from git (git checkout -- {RECORD_PATH})")
-    branch = template.get("pristine_branch") or PRISTINE_BRANCH
-    if not PRISTINE_BRANCH_NAME.match(branch) or ".." in branch or branch.endswith(".lock"):
-        raise RepoStateError(f"{where}: template.pristine_branch {branch[:80]!r} is not a branch under mlstack/ "
-                             f"(mlstack only ever writes {PRISTINE_BRANCH}); restore the file from git")
-    version = data.get("mlstack_version")
-    return ProjectRecord(
-        source=template.get("source") or "",
-        version=str(template.get("version") or ""),
-        answers=dict(data["answers"]),
-        user_set=list(user_set),
-        pristine_branch=branch,
-        pristine_commit=commit,
-        mlstack_version=str(version)[:100] if version else None,
-    )
-
-
-def rendered_record_text(cookiecutter: Mapping[str, Any]) -> str:
-    """The answers file a pristine render holds, from the render's cookiecutter context.
-
-    The template's post-generation hook writes this file when it runs; a render without hooks
-    (the `mlstack diff` preview) gets the same bytes from here.
-    """
-    meta = cookiecutter.get("_mlstack") or {}
-    record = ProjectRecord(
-        source=str(meta.get("source") or cookiecutter.get("_template")),
-        version=str(meta.get("template_version") or cookiecutter.get("_template_version")),
-        answers={key: value for key, value in cookiecutter.items() if not key.startswith("_")},
-        user_set=list(meta.get("user_keys") or []),
-        mlstack_version=meta.get("mlstack_version") or None,
-        managed=list(cookiecutter.get("_managed_files") or []),
-    )
-    return record.to_text()
-
-
-def read_record(project: Path) -> ProjectRecord:
-    path = project / RECORD_PATH
-    if not path.is_file():
-        raise RepoStateError(f"{project} has no {RECORD_PATH}, so mlstack did not generate it; "
-                             "adopt it first with `mlstack link`")
-    return parse_record(path.read_text(encoding="utf-8", errors="replace"), str(path))
+from mlstack.answers_file import RECORD_PATH
+from mlstack.errors import InvalidInput
 
 
 @dataclass
@@ -172,13 +61,7 @@ def carry_answers(
     result = CarriedAnswers(answers, [])
     asked: list[str] = []
 
-    def check(key: str) -> Callable[[Any], str | None]:
-        def run(value: Any) -> str | None:
-            if contract is None:
-                return None
-            problem = contract.check_answer(key, value, {**answers, key: value})
-            return problem.rule if problem else None
-        return run
+    check = answer_checker(contract, answers)
 
     for question in questions:
         key = question.key
@@ -206,17 +89,9 @@ def carry_answers(
             answers[key] = default
             result.new_questions[key] = default
 
-    given = [*overrides, *(key for key in user_set if key in recorded)]
-    problems = (contract.validate(answers) + unasked_problems(contract, answers, given)) if contract else []
-    while problems and asker is not None and all(p.field in asked for p in problems):
-        for problem in problems:
-            print(f"error: {describe_problem(problem)}")
-            value = coerce(by_key[problem.field], asker.ask(by_key[problem.field], answers[problem.field],
-                                                            check(problem.field)), "prompt")
-            answers[problem.field] = result.new_questions[problem.field] = value
-            if problem.field not in result.user_keys:
-                result.user_keys.append(problem.field)
-        problems = contract.validate(answers)
+    problems = reask_invalid(contract, answers, by_key, asker, asked, result.user_keys,
+                             given=[*overrides, *(key for key in user_set if key in recorded)])
+    result.new_questions.update({key: answers[key] for key in asked})  # with any answer typed again
     if problems:
         first = problems[0]
         if first.field in result.new_questions and first.field not in asked:

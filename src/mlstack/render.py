@@ -23,6 +23,9 @@ from mlstack.errors import DestinationExists, InvalidInput, TemplateError, one_l
 from mlstack.template import Template
 
 TEMP_PREFIX = ".mlstack-tmp-"
+# Byte-code caches are not template sources: installing mlstack from a wheel compiles the bundled
+# template's modules, and cookiecutter would copy those caches into every new project.
+BYTECODE = ("__pycache__", "*.pyc", "*.pyo")
 
 
 def build_context(template: Template, answers: Mapping[str, Any], meta: Mapping[str, Any],
@@ -80,8 +83,8 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     from cookiecutter.generate import generate_files
     from jinja2 import TemplateError as JinjaError
 
-    from mlstack.declared_layout import prune_table
     from mlstack.path_safety import check_rendered_tree, check_template_paths
+    from mlstack.prune import prune_table
 
     context = build_context(template, answers, meta, parent)
     if not run_hooks:
@@ -91,10 +94,12 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     remove_stale_temp_dirs(parent)
     # The pid in the name lets a later run recognise (and remove) the leftovers of a killed one.
     workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=parent))
+    sources = None
     try:
+        sources = template_without_bytecode(template.path)
         with hook_output() as last_words:
             try:
-                project = Path(generate_files(repo_dir=str(template.path), context=context,
+                project = Path(generate_files(repo_dir=str(sources or template.path), context=context,
                                               output_dir=str(workdir), accept_hooks=run_hooks))
             except FailedHookException as error:
                 status = HOOK_STATUS.search(str(error))
@@ -113,7 +118,26 @@ def render_into_temp(template: Template, answers: Mapping[str, Any], meta: Mappi
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+    finally:
+        if sources is not None:
+            shutil.rmtree(sources.parent, ignore_errors=True)
     return workdir, project
+
+
+def template_without_bytecode(template_dir: Path) -> Path | None:
+    """A copy of the template without byte-code caches, or None when it has none (the usual case)."""
+    def has_bytecode() -> bool:  # in what cookiecutter copies: the `{{ ... }}` folders
+        for top in (entry for entry in template_dir.iterdir() if "{{" in entry.name and entry.is_dir()):
+            for _folder, subfolders, files in os.walk(top):
+                if "__pycache__" in subfolders or any(name.endswith((".pyc", ".pyo")) for name in files):
+                    return True
+        return False
+
+    if not has_bytecode():
+        return None
+    copy = Path(tempfile.mkdtemp(prefix="mlstack-template-")) / template_dir.name
+    shutil.copytree(template_dir, copy, symlinks=True, ignore=shutil.ignore_patterns(*BYTECODE, ".git"))
+    return copy
 
 
 # cookiecutter's FailedHookException says "Hook script failed (exit status: N)".
@@ -159,8 +183,8 @@ def hook_output() -> Iterator[Callable[[], str]]:
 
 def apply_declared_effects(project: Path, cookiecutter: Mapping[str, Any]) -> None:
     """What the post-generation hook would have done, from data: prune, then the answers file."""
-    from mlstack.declared_layout import prune_unchosen
-    from mlstack.record import RECORD_PATH, rendered_record_text
+    from mlstack.answers_file import RECORD_PATH, rendered_record_text
+    from mlstack.prune import prune_unchosen
 
     prune_unchosen(project, cookiecutter)
     record = project / RECORD_PATH

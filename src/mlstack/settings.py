@@ -24,22 +24,14 @@ def settings_path() -> Path:
 
 def load_settings() -> dict:
     path = settings_path()
-    if not path.is_file():
+    if not path.exists():
         return {}
-    from mlstack.answers import did_you_mean
-    from mlstack.yamlfile import YamlFileError, read_yaml
+    from mlstack.yamlfile import read_yaml_file, refuse_unknown_keys
 
-    try:
-        data = read_yaml(path) or {}
-    except OSError as error:
-        raise InvalidInput(f"{path}: cannot be read ({error.strerror or error})") from error
-    except YamlFileError as error:
-        raise InvalidInput(f"{path}: {error}") from error
+    data = read_yaml_file(path, str(path)) or {}
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: must be a mapping of settings")
-    for key in data:
-        if key not in KNOWN_KEYS:
-            raise InvalidInput(f"{path}: unknown setting {key!r}{did_you_mean(str(key), KNOWN_KEYS)}")
+    refuse_unknown_keys(data, KNOWN_KEYS, str(path), noun="setting")
     trusted = data.get("trusted_templates", [])
     if not isinstance(trusted, list) or not all(isinstance(item, str) for item in trusted):
         raise InvalidInput(f"{path}: trusted_templates must be a list of strings")

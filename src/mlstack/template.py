@@ -7,9 +7,9 @@ and validators, shared with its pre-generation hook so that `mlstack init` and p
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mlstack.errors import InvalidInput, RepoStateError, TemplateError, UntrustedTemplate
-from mlstack.urls import ALLOWED_PROTOCOLS, expand_shorthand, is_git_url, is_within, location_problem, redact
+from mlstack.urls import expand_shorthand, is_git_url, is_within, location_problem, redact
 
 BUNDLED = "bundled"
 
@@ -48,6 +48,21 @@ def bundled_template_dir() -> Path:
         if (candidate / "cookiecutter.json").is_file() and (candidate / "hooks").is_dir():
             return candidate
     raise TemplateError("the bundled template is missing from this installation; reinstall mlstack")
+
+
+@functools.cache
+def bundled_hook(name: str) -> ModuleType:
+    """A module of mlstack's own bundled template's hooks (never the template being rendered's).
+
+    The template's hooks must work under plain cookiecutter, so the logic they share with
+    mlstack (the `_prune` table, the answers file's text) lives there, once.
+    """
+    path = bundled_template_dir() / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"mlstack._bundled_hooks.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and the like look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_cookiecutter_json(path: Path) -> dict:
@@ -165,34 +180,15 @@ def open_template(spec: str | TemplateSource | None = None, ref: str | None = No
     yield Template(path, source.shown, version, source.trusted, context)
 
 
-def fetch_environment() -> dict[str, str]:
-    """The environment for git commands that reach a template, policy or fleet repository."""
-    return {**os.environ, "GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS}
-
-
 def _clone(url: str, ref: str | None, into: Path, *, shown: str) -> Path:
-    """Clone one ref shallowly (tags and branches); fall back to a full clone for commit ids.
+    from mlstack.gitrepo import CloneError, clone
 
-    `url` and `ref` may come from a repository's answers file: both reach git only after
-    `--end-of-options` or as an option's own value, never where git would read an option.
-    """
-    env = fetch_environment()
-    shallow = ["git", "clone", "--quiet", "--depth", "1", *([f"--branch={ref}"] if ref else []),
-               "--end-of-options", url, str(into)]
-    if subprocess.run(shallow, capture_output=True, text=True, env=env).returncode == 0:
-        return into
-    shutil.rmtree(into, ignore_errors=True)
-    result = subprocess.run(["git", "clone", "--quiet", "--no-checkout", "--end-of-options", url, str(into)],
-                            capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        raise TemplateError(f"cannot clone template {shown}: {redact(_last_line(result.stderr))}")
-    commit = subprocess.run(["git", "-C", str(into), "rev-parse", "--verify", "--quiet", "--end-of-options",
-                             f"{ref or 'HEAD'}^{{commit}}"], capture_output=True, text=True)
-    checkout = subprocess.run(["git", "-C", str(into), "checkout", "--quiet", "--detach", commit.stdout.strip()],
-                              capture_output=True, text=True) if commit.returncode == 0 else commit
-    if checkout.returncode != 0:
-        raise TemplateError(f"template {shown} has no ref {ref!r}: {_last_line(checkout.stderr or 'unknown ref')}")
-    return into
+    try:
+        return clone(url, into, ref=ref)
+    except CloneError as error:
+        if error.missing_ref:
+            raise TemplateError(f"template {shown} has no ref {ref!r}: {error.message}") from error
+        raise TemplateError(f"cannot clone template {shown}: {error.message}") from error
 
 
 def _git_version(path: Path) -> str | None:
@@ -207,11 +203,6 @@ def _git_version(path: Path) -> str | None:
         return tag.stdout.strip()
     commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
     return commit.stdout.strip() if commit.returncode == 0 else None
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
 
 
 CONTRACT_FUNCTIONS = ("check_answer", "is_asked", "validate")

@@ -11,7 +11,9 @@ scalar is text unless it is true, false or null, so an answer is exactly what wa
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mlstack.errors import InvalidInput
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
@@ -207,6 +211,38 @@ def read_yaml(path: Path, *, numbers_as_text: bool = False, max_bytes: int = MAX
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     return load_yaml(data, numbers_as_text=numbers_as_text, max_bytes=max_bytes)
+
+
+def read_yaml_file(path: Path, shown: str, *, numbers_as_text: bool = False) -> Any:
+    """A YAML file the user named, or InvalidInput saying in one line why it can't be used.
+
+    `shown` names the file as the user gave it (`--policy ci/policy.yml`), so every file that
+    mlstack reads fails with the same wording: no such file, cannot be read, or what is wrong.
+    """
+    try:
+        return read_yaml(path, numbers_as_text=numbers_as_text)
+    except FileNotFoundError as error:
+        raise InvalidInput(f"{shown}: no such file") from error
+    except OSError as error:
+        raise InvalidInput(f"{shown}: cannot be read ({error.strerror or error})") from error
+    except YamlFileError as error:
+        raise InvalidInput(f"{shown}: {error}") from error
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def refuse_unknown_keys(data: Mapping[Any, Any], known: Iterable[str], where: str, *, prefix: str = "",
+                        noun: str = "key") -> None:
+    """Config is strict: an unknown key is a typo until proven otherwise, so name it and the likely key."""
+    known = list(known)
+    for key in data:
+        if key not in known:
+            shown = f"{prefix}{key}" if prefix else repr(key)
+            raise InvalidInput(f"{where}: unknown {noun} {shown}{did_you_mean(str(key), known)}")
 
 
 def _first_line(error: BaseException) -> str:

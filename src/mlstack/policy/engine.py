@@ -75,7 +75,7 @@ def select_rules(policy: Policy, select: list[str] | None = None, ignore: list[s
             raise InvalidInput("--select/--ignore: an empty rule id or prefix matches every rule; "
                                "name a rule id (SEC301) or family (SEC)")
         if not any(rule == selector or rule.startswith(selector) for rule in known):
-            from mlstack.answers import did_you_mean
+            from mlstack.yamlfile import did_you_mean
 
             raise InvalidInput(f"--select/--ignore: no rule or family {selector!r}{did_you_mean(selector, known)}")
     chosen = [r for r in known if not policy.select or matches(r, policy.select)]

@@ -23,9 +23,7 @@ FAMILIES = {
     "TPL": "template currency and drift",
     "REPO": "repository layout",
     "TF": "Terraform and Databricks jobs",
-    "CI": "CI/CD pipelines",
     "SEC": "secrets and data",
-    "ML": "ML pipeline hygiene",
     "WVR": "waivers",
 }
 DOCS_PAGE = "docs/rules.md"
@@ -125,8 +123,6 @@ def register(rule: type[Rule]) -> type[Rule]:
 def all_rules() -> dict[str, type[Rule]]:
     """Every registered rule, importing the rule modules on first use."""
     from mlstack.policy import (  # noqa: F401
-        rules_ci,
-        rules_ml,
         rules_repo,
         rules_security,
         rules_template,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from mlstack.errors import InvalidInput
 from mlstack.policy.model import SEVERITIES, Params, all_rules
+from mlstack.yamlfile import did_you_mean, read_yaml_file, refuse_unknown_keys
 
 TOP_KEYS = ("version", "rules", "params")
 RULE_KEYS = ("select", "ignore", "severity", "unwaivable")
@@ -35,19 +35,13 @@ class Policy:
     params: Params = field(default_factory=Params)
 
 
-def _did_you_mean(word: str, options) -> str:
-    from mlstack.answers import did_you_mean
-
-    return did_you_mean(word, options)
-
-
 def _rule_selector(value: Any, where: str, known: list[str]) -> str:
     text = str(value)
     if not text.strip():
         raise InvalidInput(f"{where}: an empty rule id or prefix matches every rule; name a rule id (SEC301) "
                            "or family (SEC)")
     if not any(rule == text or rule.startswith(text) for rule in known):
-        raise InvalidInput(f"{where}: no rule or rule family {text!r}{_did_you_mean(text, known)}")
+        raise InvalidInput(f"{where}: no rule or rule family {text!r}{did_you_mean(text, known)}")
     return text
 
 
@@ -63,9 +57,7 @@ def parse_policy(data: Any, source: str) -> Policy:
         data = {}
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: a policy must be a mapping with keys {', '.join(TOP_KEYS)}")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise InvalidInput(f"{source}: unknown key {key!r}{_did_you_mean(str(key), TOP_KEYS)}")
+    refuse_unknown_keys(data, TOP_KEYS, source)
     if data.get("version", 1) != 1:
         raise InvalidInput(f"{source}: version must be 1")
     known = list(all_rules())
@@ -73,10 +65,9 @@ def parse_policy(data: Any, source: str) -> Policy:
     rules = data.get("rules") or {}
     if not isinstance(rules, dict):
         raise InvalidInput(f"{source}: rules must be a mapping with keys {', '.join(RULE_KEYS)}")
+    refuse_unknown_keys(rules, RULE_KEYS, source, prefix="rules.")
     for key, value in rules.items():
         where = f"{source}: rules.{key}"
-        if key not in RULE_KEYS:
-            raise InvalidInput(f"{source}: unknown key rules.{key}{_did_you_mean(str(key), RULE_KEYS)}")
         if key == "severity":
             if not isinstance(value, dict):
                 raise InvalidInput(f"{where}: must map rule ids to {', '.join(SEVERITIES)}")
@@ -98,10 +89,9 @@ def _parse_params(data: Any, source: str) -> Params:
     defaults = Params()
     names = [f.name for f in fields(Params)]
     values: dict[str, Any] = {}
+    refuse_unknown_keys(data, names, source, prefix="params.")
     for key, value in data.items():
         where = f"{source}: params.{key}"
-        if key not in names:
-            raise InvalidInput(f"{source}: unknown key params.{key}{_did_you_mean(str(key), names)}")
         default = getattr(defaults, key)
         if key in ("max_workers", "max_data_file_bytes"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -114,19 +104,6 @@ def _parse_params(data: Any, source: str) -> Params:
             value = _string_list(value, where)
         values[key] = value
     return Params(**values)
-
-
-def _read_yaml(path: Path, source: str) -> Any:
-    from mlstack.yamlfile import YamlFileError, read_yaml
-
-    try:
-        return read_yaml(path)
-    except FileNotFoundError as error:
-        raise InvalidInput(f"--policy {source}: no such file") from error
-    except OSError as error:
-        raise InvalidInput(f"--policy {source}: cannot be read ({error.strerror or error})") from error
-    except YamlFileError as error:
-        raise InvalidInput(f"{source}: {error}") from error
 
 
 def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
@@ -144,26 +121,23 @@ def load_policy(spec: str | None, repo_root: Path | None = None) -> Policy:
         if root not in path.resolve().parents:
             raise InvalidInput(f"--policy {spec}: links outside the checked repository; mlstack never follows "
                                "such links")
-    return parse_policy(_read_yaml(path, spec), spec)
+    return parse_policy(read_yaml_file(path, f"--policy {spec}"), spec)
 
 
 def _load_from_git(url: str, path: str, ref: str | None, spec: str) -> Policy:
-    from mlstack.template import fetch_environment
+    from mlstack.gitrepo import CloneError, clone
     from mlstack.urls import redact
 
     workdir = Path(tempfile.mkdtemp(prefix="mlstack-policy-"))
     try:
-        clone = ["git", "clone", "--quiet", "--depth", "1", *([f"--branch={ref}"] if ref else []),
-                 "--end-of-options", url, str(workdir / "p")]
-        done = subprocess.run(clone, capture_output=True, text=True, env=fetch_environment())
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise InvalidInput(f"--policy {redact(spec)}: cannot clone {redact(url)} ({redact(last)})")
+        try:
+            clone_root = clone(url, workdir / "p", ref=ref).resolve()
+        except CloneError as error:
+            raise InvalidInput(f"--policy {redact(spec)}: cannot clone {redact(url)} ({error.message})") from error
         shown = redact(spec)
-        clone_root = (workdir / "p").resolve()
-        file = (workdir / "p" / path).resolve()
+        file = (clone_root / path).resolve()
         if clone_root not in file.parents:
             raise InvalidInput(f"--policy {shown}: {path!r} is not a file inside that repository")
-        return parse_policy(_read_yaml(file, shown), shown)
+        return parse_policy(read_yaml_file(file, f"--policy {shown}"), shown)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -13,9 +13,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mlstack.answers_file import RECORD_PATH
 from mlstack.gitrepo import SAFE_GIT_CONFIG
 
-ANSWERS_FILE = ".mlstack/answers.yml"
+ANSWERS_FILE = RECORD_PATH
 WAIVERS_FILE = ".mlstack/waivers.yml"
 SKIPPED_DIRS = {".git", ".venv", "venv", ".local", "node_modules", "__pycache__", ".terraform", ".pytest_cache",
                 ".ruff_cache", "mlruns", "spark-warehouse"}
@@ -125,7 +126,8 @@ class RepoFacts:
     # --- mlstack metadata -----------------------------------------------------------------
     @cached_property
     def answers_document(self) -> dict[str, Any] | None:
-        from mlstack.yamlfile import YamlFileError, load_yaml
+        from mlstack.answers_file import load_answers_document
+        from mlstack.yamlfile import YamlFileError
 
         data = self.read_bytes(ANSWERS_FILE)
         if data is None:
@@ -137,14 +139,12 @@ class RepoFacts:
                                      "(or linked) by mlstack")
             return None
         try:
-            document = load_yaml(data, numbers_as_text=True)
+            return load_answers_document(data)
         except YamlFileError as error:
             self.problems.append(f"{ANSWERS_FILE}: {error}")
-            return None
-        if not isinstance(document, dict) or not isinstance(document.get("answers"), dict):
-            self.problems.append(f"{ANSWERS_FILE} lacks an `answers:` mapping")
-            return None
-        return document
+        except ValueError as error:
+            self.problems.append(f"{ANSWERS_FILE} {error}")
+        return None
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -163,7 +163,7 @@ class RepoFacts:
     @cached_property
     def pristine_files(self) -> dict[str, bytes] | None:
         """The pristine render (path → bytes) at the recorded commit, or None when unavailable."""
-        from mlstack.record import OBJECT_ID
+        from mlstack.answers_file import OBJECT_ID
 
         commit = self.template.get("pristine_commit")
         if not isinstance(commit, str) or not OBJECT_ID.match(commit) or not self.is_git:
@@ -193,7 +193,8 @@ class RepoFacts:
     @cached_property
     def managed_patterns(self) -> list[str]:
         """Globs of files the template manages, as recorded in the pristine render's answers file."""
-        from mlstack.yamlfile import YamlFileError, load_yaml
+        from mlstack.answers_file import load_answers_document
+        from mlstack.yamlfile import YamlFileError
 
         source = None
         if self.pristine_files and ANSWERS_FILE in self.pristine_files:
@@ -201,10 +202,10 @@ class RepoFacts:
         elif self.answers_document is not None:
             source = self.read_bytes(ANSWERS_FILE)
         try:
-            data = load_yaml(source or b"", numbers_as_text=True) or {}
-        except YamlFileError:
+            data = load_answers_document(source or b"")
+        except (YamlFileError, ValueError):
             return []
-        template = data.get("template") if isinstance(data, dict) else None
+        template = data.get("template")
         managed = template.get("managed") if isinstance(template, dict) else None
         return [p for p in managed if isinstance(p, str)] if isinstance(managed, list) else []
 

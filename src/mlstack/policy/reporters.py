@@ -7,6 +7,7 @@ import os
 from urllib.parse import quote
 
 from mlstack import __version__
+from mlstack.answers_file import RECORD_PATH
 from mlstack.errors import one_line
 from mlstack.policy.engine import CheckReport
 from mlstack.policy.model import ERROR, FAMILIES, INFO, WARNING, all_rules
@@ -20,7 +21,7 @@ OUTCOME_TEXT = {
 }
 SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-FALLBACK_LOCATION = ".mlstack/answers.yml"
+FALLBACK_LOCATION = RECORD_PATH  # SARIF needs a location for findings about no file
 
 
 def render_text(report: CheckReport) -> str:
@@ -48,11 +49,14 @@ def render_text(report: CheckReport) -> str:
             waiver = finding.waived_by or {}
             lines.append(f"  ~ {finding.rule} waived{(' ' + finding.location()) if finding.path else ''} "
                          f"until {waiver.get('expires')} ({waiver.get('owner')}): {waiver.get('reason')}")
-    counts = ", ".join(f"{report.count(s)} {s}{'s' if report.count(s) != 1 else ''}" for s in (ERROR, WARNING, INFO))
-    lines.append("")
-    lines.append(f"{counts}, {len(report.waived)} waived → {OUTCOME_TEXT[report.outcome]} "
-                 f"(exit {report.exit_code})")
+    lines += ["", render_summary(report)]
     return "\n".join(one_line(line) for line in lines)
+
+
+def render_summary(report: CheckReport) -> str:
+    """The verdict in one line: the last line of the text report, and all the terminal shows with -O."""
+    counts = ", ".join(f"{report.count(s)} {s}{'s' if report.count(s) != 1 else ''}" for s in (ERROR, WARNING, INFO))
+    return f"{counts}, {len(report.waived)} waived → {OUTCOME_TEXT[report.outcome]} (exit {report.exit_code})"
 
 
 def render_json(report: CheckReport) -> str:
@@ -60,19 +64,27 @@ def render_json(report: CheckReport) -> str:
 
 
 def render_markdown(report: CheckReport) -> str:
-    """A compact summary for a pull-request comment."""
+    """A compact summary for a pull-request comment.
+
+    A rule id links to its explanation further down the same comment: the checked repository
+    has no rule catalogue of its own for a link to reach (`mlstack rules` prints it).
+    """
     rules = all_rules()
     lines = [f"### mlstack check: {OUTCOME_TEXT[report.outcome]}", "",
              f"Template `{report.template_version or 'unknown'}` · policy `{report.policy_source}` · "
              f"{report.count(ERROR)} errors · {report.count(WARNING)} warnings · {len(report.waived)} waived", ""]
-    if report.findings:
-        lines += ["| rule | severity | where | finding | fix |", "|---|---|---|---|---|"]
-        for f in report.findings:
-            cells = [f"[{f.rule}]({rules[f.rule].anchor()})", f.severity, f"`{f.location()}`" if f.path else "",
-                     f.message, f.fix]
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    else:
+    if not report.findings:
         lines.append("No findings.")
+        return "\n".join(lines) + "\n"
+    lines += ["| rule | severity | where | finding | fix |", "|---|---|---|---|---|"]
+    for f in report.findings:
+        cells = [f"[{f.rule}](#{f.rule.lower()})", f.severity, f"`{f.location()}`" if f.path else "", f.message, f.fix]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines += ["", "<details><summary>The rules above (all of them: <code>mlstack rules</code>)</summary>", ""]
+    for rule_id in dict.fromkeys(f.rule for f in report.findings):
+        rule = rules[rule_id]
+        lines += [f"#### {rule.id}", "", _md_cell(rule.reason()), ""]
+    lines.append("</details>")
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlstack.policy.model import ERROR, INFO, WARNING, Finding, Rule, register
 from mlstack.policy.repo import ANSWERS_FILE, glob_match
-from mlstack.policy.versions import is_older
+from mlstack.versions import is_older
 
 
 def latest_known_version(repo, params) -> str | None:

@@ -46,7 +46,7 @@ def load_waivers(repo: RepoFacts) -> list[Waiver]:
     The file is read like every other file of the checked repository: never through a link
     that leaves it, and with mlstack's YAML limits.
     """
-    from mlstack.yamlfile import YamlFileError, load_yaml
+    from mlstack.yamlfile import YamlFileError, load_yaml, refuse_unknown_keys
 
     raw = repo.read_bytes(WAIVERS_FILE)
     if raw is None:
@@ -71,11 +71,7 @@ def load_waivers(repo: RepoFacts) -> list[Waiver]:
         where = f"{WAIVERS_FILE}: waivers[{index}]"
         if not isinstance(entry, dict):
             raise InvalidInput(f"{where}: must be a mapping with {', '.join(REQUIRED)}")
-        for key in entry:
-            if key not in REQUIRED + OPTIONAL:
-                from mlstack.answers import did_you_mean
-
-                raise InvalidInput(f"{where}: unknown key {key!r}{did_you_mean(str(key), REQUIRED + OPTIONAL)}")
+        refuse_unknown_keys(entry, REQUIRED + OPTIONAL, where)
         for key in REQUIRED:
             if key not in entry or entry[key] in (None, ""):
                 raise InvalidInput(f"{where}: `{key}` is required")
@@ -109,11 +105,11 @@ def _entry_lines(raw: bytes) -> list[int]:
 def waiver_findings(waivers: list[Waiver], known_rules: list[str], unwaivable: list[str],
                     today: dt.date) -> list[Finding]:
     """Problems with the waivers themselves."""
+    from mlstack.yamlfile import did_you_mean
+
     findings = []
     for waiver in waivers:
         if waiver.rule not in known_rules:
-            from mlstack.answers import did_you_mean
-
             findings.append(Finding("WVR002", ERROR, f"waiver for unknown rule {waiver.rule!r}"
                                     f"{did_you_mean(waiver.rule, known_rules)}", WAIVERS_FILE, waiver.line))
         elif matches(waiver.rule, unwaivable):

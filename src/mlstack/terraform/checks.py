@@ -38,20 +38,20 @@ def check_references(module: Module, modules: dict[Path, Module], base: Path) ->
             if head in BUILTIN_HEADS or head in scoped or len(parts) < 2 or _names_a_former_address(ref):
                 continue
             if head == "var" and parts[1] not in module.variables:
-                findings.append(Finding("TF101", parsed.path, ref.line,
+                findings.append(Finding("HCL101", parsed.path, ref.line,
                                         f"'var.{parts[1]}' is not declared in {where}: add a variable "
                                         f"\"{parts[1]}\" block or fix the name"))
             elif head == "local" and parts[1] not in module.locals:
-                findings.append(Finding("TF102", parsed.path, ref.line,
+                findings.append(Finding("HCL102", parsed.path, ref.line,
                                         f"'local.{parts[1]}' is not defined in any locals block of {where}"))
             elif head == "module":
                 findings.extend(_check_module_reference(module, modules, parsed.path, ref.line, parts, base))
             elif head == "data" and len(parts) >= 3 and f"{parts[1]}.{parts[2]}" not in module.data_sources:
-                findings.append(Finding("TF103", parsed.path, ref.line,
+                findings.append(Finding("HCL103", parsed.path, ref.line,
                                         f"'data.{parts[1]}.{parts[2]}' is not declared in {where}"))
             elif (head not in ("var", "local", "module", "data") and RESOURCE_TYPE.match(head)
                   and f"{head}.{parts[1]}" not in module.resources):
-                findings.append(Finding("TF103", parsed.path, ref.line,
+                findings.append(Finding("HCL103", parsed.path, ref.line,
                                         f"'{head}.{parts[1]}' is not a resource declared in {where}"))
     return findings
 
@@ -60,13 +60,13 @@ def _check_module_reference(module: Module, modules: dict[Path, Module], path: P
                             parts: tuple[str, ...], base: Path) -> list[Finding]:
     call = module.module_calls.get(parts[1])
     if call is None:
-        return [Finding("TF104", path, line,
+        return [Finding("HCL104", path, line,
                         f"'module.{parts[1]}' is not a module block in {_shown(module.directory, base)}")]
     rest = [part for part in parts[2:] if part != "[]"]
     target_dir = module.local_module_directory(call)
     target = modules.get(target_dir) if target_dir else None
     if rest and target is not None and rest[0] not in target.outputs:
-        return [Finding("TF104", path, line,
+        return [Finding("HCL104", path, line,
                         f"module '{call.name}' ({call.source}) has no output '{rest[0]}': add it to "
                         f"{_shown(target.directory, base)}/outputs.tf or fix the name")]
     return []
@@ -81,7 +81,7 @@ def check_module_calls(module: Module, modules: dict[Path, Module], base: Path) 
             continue  # registry or git module: its variables are not known offline
         target = modules.get(target_dir)
         if target is None:
-            findings.append(Finding("TF108", call.path, call.line,
+            findings.append(Finding("HCL108", call.path, call.line,
                                     f"module '{call.name}' source '{call.source}' has no .tf files "
                                     f"({_shown(target_dir, base)})"))
             continue
@@ -89,11 +89,11 @@ def check_module_calls(module: Module, modules: dict[Path, Module], base: Path) 
         passed = set(call.arguments) - MODULE_META_ARGUMENTS
         target_name = _shown(target.directory, base)
         for name in sorted(passed - set(target.variables)):
-            findings.append(Finding("TF105", call.path, lines.get(name, call.line),
+            findings.append(Finding("HCL105", call.path, lines.get(name, call.line),
                                     f"module '{call.name}' sets '{name}', which {target_name} does not declare: "
                                     "remove the argument or add the variable"))
         for name in sorted(target.required_variables - passed):
-            findings.append(Finding("TF105", call.path, call.line,
+            findings.append(Finding("HCL105", call.path, call.line,
                                     f"module '{call.name}' does not set '{name}', a variable of {target_name} "
                                     "without a default: pass a value here"))
     return findings
@@ -123,7 +123,7 @@ def variable_values(directory: Path) -> tuple[set[str], list[Finding]]:
             try:
                 body = json.loads(text)
             except ValueError as error:
-                problems.append(Finding("TF100", path, getattr(error, "lineno", 0), f"does not parse: {error}"))
+                problems.append(Finding("HCL100", path, getattr(error, "lineno", 0), f"does not parse: {error}"))
                 continue
         else:
             body, problem = parse_text(path, text)
@@ -147,15 +147,15 @@ def check_root_values(module: Module, base: Path) -> list[Finding]:
     for name in sorted(module.required_variables - values):
         declaration = module.variables[name]
         if environment_root:
-            findings.append(Finding("TF106", declaration.path, declaration.line,
+            findings.append(Finding("HCL106", declaration.path, declaration.line,
                                     f"variable '{name}' has no default and no value in {where}/terraform.tfvars "
                                     "or *.auto.tfvars: this environment cannot be planned as committed"))
         else:
-            findings.append(Finding("TF106", declaration.path, declaration.line,
+            findings.append(Finding("HCL106", declaration.path, declaration.line,
                                     f"input '{name}' has no default: pass -var {name}=... or TF_VAR_{name} "
                                     f"when applying {where}", NOTE))
     for name in sorted(values - set(module.variables)):
-        findings.append(Finding("TF106", module.directory, 0,
+        findings.append(Finding("HCL106", module.directory, 0,
                                 f"a .tfvars file sets '{name}', which {where} does not declare", NOTE))
     return findings
 

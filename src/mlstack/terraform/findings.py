@@ -1,4 +1,4 @@
-"""Findings: one problem (or one skipped check) at a file and line, with a rule id and a fix."""
+"""Findings of `mlstack validate`: one problem (or one skipped check) at a file and line, with a rule id."""
 
 from __future__ import annotations
 
@@ -8,35 +8,60 @@ from pathlib import Path
 ERROR = "error"
 NOTE = "note"
 
-# Rule ids, so a message can be looked up and a CI log grepped.
-RULES = {
-    "TF100": "file does not parse as HCL",
-    "TF101": "reference to an undeclared variable",
-    "TF102": "reference to an undeclared local value",
-    "TF103": "reference to an undeclared resource or data source",
-    "TF104": "reference to an unknown module or module output",
-    "TF105": "module call does not match the module's variables",
-    "TF106": "required variable without a value",
-    "TF107": "duplicate declaration",
-    "TF108": "module source directory not found",
-    "TF201": "hard-coded credential",
-    "TF202": "secret-looking attribute set to a literal",
-    "TF203": "Terraform state file inside the project",
-    "TF301": "not formatted (terraform fmt)",
-    "TF302": "terraform validate reported an error",
-    "TF900": "check skipped",
-}
+FAMILY = "HCL"
+FAMILY_DESCRIPTION = "mlstack validate: Terraform checked offline (python-hcl2), then terraform fmt/validate"
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """One kind of problem `mlstack validate` reports: its id names it in a CI log, its severity is the default."""
+
+    id: str
+    summary: str
+    severity: str = ERROR
+
+
+# The one table of validate's rule ids (a family of their own: `mlstack check` has the TF ids).
+RULES = {rule.id: rule for rule in (
+    ValidationRule("HCL100", "file does not parse as HCL"),
+    ValidationRule("HCL101", "reference to an undeclared variable"),
+    ValidationRule("HCL102", "reference to an undeclared local value"),
+    ValidationRule("HCL103", "reference to an undeclared resource or data source"),
+    ValidationRule("HCL104", "reference to an unknown module or module output"),
+    ValidationRule("HCL105", "module call does not match the module's variables"),
+    ValidationRule("HCL106", "required variable without a value (a note for inputs given at apply time)"),
+    ValidationRule("HCL107", "duplicate declaration"),
+    ValidationRule("HCL108", "module source directory not found"),
+    ValidationRule("HCL201", "hard-coded credential"),
+    ValidationRule("HCL202", "secret-looking attribute set to a literal"),
+    ValidationRule("HCL203", "Terraform state file inside the project"),
+    ValidationRule("HCL301", "not formatted (terraform fmt)"),
+    ValidationRule("HCL302", "terraform validate reported an error (a note for its warnings)"),
+    ValidationRule("HCL900", "check skipped", NOTE),
+)}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one file; `line` is 1-based (0 when the file as a whole is meant)."""
+    """One problem in one file; `line` is 1-based (0 when the file as a whole is meant).
+
+    The severity is the rule's unless this finding says otherwise (a required input that is
+    given at apply time is a note of an error rule).
+    """
 
     rule: str
     path: Path
     line: int
     message: str
-    severity: str = ERROR
+    severity_override: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown validate rule id {self.rule!r}")
+
+    @property
+    def severity(self) -> str:
+        return self.severity_override or RULES[self.rule].severity
 
     def render(self, base: Path) -> str:
         try:

@@ -79,7 +79,7 @@ def parse_text(path: Path, text: str) -> tuple[dict[str, Any] | None, Finding | 
     except Exception as error:  # noqa: BLE001 - lark raises many error types; all mean "does not parse"
         line = getattr(error, "line", 0) or 0
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return None, Finding("TF100", path, int(line) if line and line > 0 else 0,
+        return None, Finding("HCL100", path, int(line) if line and line > 0 else 0,
                              f"does not parse: {first}", ERROR)
 
 
@@ -101,7 +101,7 @@ def _declare(module: Module, table: dict[str, Declaration], kind: str, name: str
     if name in table:
         first = table[name]
         module.duplicates.append(Finding(
-            "TF107", parsed.path, line,
+            "HCL107", parsed.path, line,
             f"{kind} '{name}' is declared again (first in {first.path.name}:{first.line}); keep one"))
         return
     table[name] = Declaration(name, parsed.path, line)
@@ -138,7 +138,7 @@ def build_module(directory: Path, files: list[ParsedFile]) -> Module:
                 if name in module.module_calls:
                     first = module.module_calls[name]
                     module.duplicates.append(Finding(
-                        "TF107", parsed.path, line,
+                        "HCL107", parsed.path, line,
                         f"module '{name}' is declared again (first in {first.path.name}:{first.line}); keep one"))
                     continue
                 arguments = arguments if isinstance(arguments, dict) else {}

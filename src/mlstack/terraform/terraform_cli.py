@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mlstack.terraform.findings import ERROR, NOTE, Finding
+from mlstack.terraform.findings import NOTE, Finding
 from mlstack.terraform.modules import Module
 
 DEFAULT_REGISTRY = "registry.terraform.io"
@@ -84,7 +84,7 @@ def parse_fmt_diff(output: str, directory: Path) -> list[Finding]:
 
     def flush() -> None:
         if current is not None and hunk is not None and current not in findings:
-            findings[current] = Finding("TF301", current, _first_changed_line(*hunk),
+            findings[current] = Finding("HCL301", current, _first_changed_line(*hunk),
                                         "not formatted: run `terraform fmt -recursive` and commit the result")
 
     for text in output.splitlines():
@@ -102,7 +102,7 @@ def parse_fmt_diff(output: str, directory: Path) -> list[Finding]:
               if name.strip() and not name.startswith(("---", "+++", "@@", " ", "+", "-"))
               and (directory / name).is_file()]
     for path in listed:
-        findings.setdefault(path, Finding("TF301", path, 0,
+        findings.setdefault(path, Finding("HCL301", path, 0,
                                           "not formatted: run `terraform fmt -recursive` and commit the result"))
     return list(findings.values())
 
@@ -120,7 +120,7 @@ def check_format(binary: str, directory: Path) -> tuple[list[Finding], str]:
     if findings:
         return findings, f"terraform fmt -check: {len(findings)} file(s) to format"
     reason = _first_error_line(err or out)
-    return [Finding("TF900", directory, 0, f"terraform fmt could not run: {reason}", NOTE)], "terraform fmt: failed"
+    return [Finding("HCL900", directory, 0, f"terraform fmt could not run: {reason}")], "terraform fmt: failed"
 
 
 def _first_error_line(text: str) -> str:
@@ -248,14 +248,14 @@ def validate_root(binary: str, root: Module, base: Path, plugin_dir: Path | None
             reason = _first_error_line(err or out)
             if "Unsupported Terraform Core version" in (err or "") + (out or ""):
                 reason = f"terraform {terraform_version(binary)} does not satisfy required_version"
-            return [Finding("TF900", root.directory, 0,
-                            f"skipped terraform validate in {shown}: terraform init failed ({reason})", NOTE)], \
+            return [Finding("HCL900", root.directory, 0,
+                            f"skipped terraform validate in {shown}: terraform init failed ({reason})")], \
                 f"terraform validate {shown}: skipped (init failed)"
         code, out, err = terraform.cmd("validate", json=IsFlagged, no_color=IsFlagged)
     try:
         result = json.loads(out or "{}")
     except ValueError:
-        return [Finding("TF302", root.directory, 0, f"terraform validate: {_first_error_line(err or out)}")], \
+        return [Finding("HCL302", root.directory, 0, f"terraform validate: {_first_error_line(err or out)}")], \
             f"terraform validate {shown}: failed"
     findings = []
     for diagnostic in result.get("diagnostics", []):
@@ -266,7 +266,7 @@ def validate_root(binary: str, root: Module, base: Path, plugin_dir: Path | None
         message = diagnostic.get("summary", "")
         if diagnostic.get("detail"):
             message = f"{message}: {' '.join(diagnostic['detail'].split())}"
-        severity = ERROR if diagnostic.get("severity") == "error" else NOTE
-        findings.append(Finding("TF302", path, line, message, severity))
+        severity = None if diagnostic.get("severity") == "error" else NOTE  # terraform's warnings are notes
+        findings.append(Finding("HCL302", path, line, message, severity))
     state = "passed" if result.get("valid") else "failed"
     return findings, f"terraform validate {shown}: {state}"

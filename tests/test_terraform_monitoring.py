@@ -214,3 +214,14 @@ def test_rendered_monitors_load_into_the_data_quality_api_models_without_losing_
             else:
                 assert profiling.time_series is not None and profiling.inference_log is None
 
+
+def test_docs_say_what_each_monitor_is_for_and_how_to_tune_and_approve(bakes):
+    for name in ("azure-github_actions", "serving-azure"):
+        bake = bakes[name]
+        docs = (bake.project / "docs" / "monitoring.md").read_text()
+        for term in ("min_interval_hours", "max_per_week", "enabled: false", "awaiting_approval", "rollback",
+                     "summary.md", "report.json", "psi_threshold", "outcome_wait_days", "predicted_high_risk"):
+            assert term in docs, f"{name}: docs/monitoring.md does not mention {term}"
+        assert "](monitoring.md)" in (bake.project / "docs" / "README.md").read_text()
+        assert ("serving.inference_table" in docs) is bake.answers["serving"]
+

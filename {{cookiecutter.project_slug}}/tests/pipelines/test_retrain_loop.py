@@ -16,12 +16,12 @@ import pytest
 from {{ cookiecutter.package_name }}.config import apply_overrides
 from {{ cookiecutter.package_name }}.io import tracking
 from {{ cookiecutter.package_name }}.pipelines import monitor as monitor_step
+from {{ cookiecutter.package_name }}.pipelines import retrain_if_needed as retrain_step
 from {{ cookiecutter.package_name }}.pipelines.batch_inference import batch_inference
 from {{ cookiecutter.package_name }}.pipelines.common import StepContext
 from {{ cookiecutter.package_name }}.pipelines.deploy import deploy
 from {{ cookiecutter.package_name }}.pipelines.monitor import MonitorResult, monitor
 from {{ cookiecutter.package_name }}.pipelines.retrain_if_needed import retrain_on_trigger
-from {{ cookiecutter.package_name }}.pipelines.train import train
 from {{ cookiecutter.package_name }}.pipelines.validate_model import validate_model
 
 pytestmark = pytest.mark.integration
@@ -109,6 +109,20 @@ def test_monitoring_again_within_the_interval_starts_nothing_and_a_fresh_batch_r
     assert [past.batch_id for past in triggered_monitor_runs(context)] == [drifted.batch_id]
 
 
+def test_make_retrain_if_needed_monitors_the_latest_batch_and_starts_nothing_it_already_started(
+    pipeline, overrides_at, capsys
+):
+    context, run = pipeline
+    drifted = run.results["monitor_drifted"]
+    root = Path(context.config["paths"]["root"])
+    settings = [arg for item in overrides_at(root) for arg in ("--set", item)]
+    assert retrain_step.run.main(["--env", "local", *settings]) == 0
+    summary = capsys.readouterr().out.splitlines()[0]
+    assert summary.startswith(f"RETRAIN recommended for batch {drifted.batch_id}, not started: ")
+    assert f"batch {drifted.batch_id} already triggered a retrain" in summary
+    assert [past.batch_id for past in triggered_monitor_runs(context)] == [drifted.batch_id]
+
+
 def test_no_predictions_ends_the_monitor_with_one_line_and_no_retrain(pipeline, overrides_at, capsys):
     context, _ = pipeline
     champion = champion_version(context)
@@ -140,8 +154,10 @@ def test_outcomes_that_never_arrive_are_reported_overdue_and_drift_alone_decides
     assert "outcome_wait_days" in result.summary() and len(result.summary().splitlines()) == 1
 
 
-def test_a_retrain_that_fails_validation_leaves_the_champion_and_says_so_in_one_line(pipeline):
-    context, run = pipeline
+@pytest.fixture(scope="module")
+def rejected_retrain(pipeline):
+    """(champion before, result) of a triggered retrain that cannot pass: its roc_auc bar is out of reach."""
+    context, _ = pipeline
     champion = champion_version(context)
     strict = with_settings(
         context, "training.hyperopt.max_evals=1", "validation.thresholds.roc_auc.min=0.999"
@@ -149,7 +165,14 @@ def test_a_retrain_that_fails_validation_leaves_the_champion_and_says_so_in_one_
     trigger = MonitorResult(
         "batch-x", champion, True, ["age: psi 0.40"], triggered=True, decision="retrain started"
     )
-    retrain = retrain_on_trigger(strict, trigger)
+    return champion, retrain_on_trigger(strict, trigger)
+
+
+def test_a_retrain_that_fails_validation_leaves_the_champion_and_says_so_in_one_line(
+    pipeline, rejected_retrain
+):
+    context, _ = pipeline
+    champion, retrain = rejected_retrain
     assert "deploy" not in retrain.steps and retrain.promoted_version is None
     outcome = retrain.outcome
     assert len(outcome.splitlines()) == 1
@@ -160,29 +183,33 @@ def test_a_retrain_that_fails_validation_leaves_the_champion_and_says_so_in_one_
     assert json.loads((Path(retrain.report_dir) / "report.json").read_text())["validation"] == "rejected"
 
 
-def test_in_prod_a_triggered_challenger_that_passes_validation_still_waits_for_approval(pipeline):
+def test_in_prod_a_triggered_challenger_that_passes_validation_still_waits_for_approval(
+    pipeline, rejected_retrain
+):
     """The prod deploy task of a triggered retrain never moves `champion`, however good the challenger."""
     context, _ = pipeline
-    champion = champion_version(context)
+    champion, retrain = rejected_retrain
+    trained = retrain.steps["train"]
+    assert champion_version(context) == champion
+    # Judge the same triggered challenger again with a margin it clears, to reach the approval gate.
     triggered = with_settings(
         context,
-        "training.hyperopt.max_evals=1",
-        "validation.champion_challenger.min_improvement=-1",  # let it pass, to reach the approval gate
+        "validation.champion_challenger.min_improvement=-1",
         'training.trigger.by="monitor"',
-        'training.trigger.batch_id="batch-p"',
-        'training.trigger.reasons="prediction drift"',
+        'training.trigger.batch_id="batch-x"',
     )
-    trained = train(triggered)
     assert validate_model(triggered).passed
     in_prod = with_settings(triggered, "environment=prod")
     waiting = deploy(in_prod)
-    assert waiting.awaiting_approval and not waiting.promoted and "awaits approval" in waiting.summary()
+    assert waiting.version == trained.version and waiting.awaiting_approval and not waiting.promoted
+    assert "awaits approval" in waiting.summary()
     assert champion_version(context) == champion
     # Without the run's trigger (someone reruns the deploy task by hand) the version's tag still holds it.
     untriggered = with_settings(context, "environment=prod")
     assert deploy(untriggered).awaiting_approval and champion_version(context) == champion
     version = tracking.client().get_model_version(trained.model_name, trained.version)
     assert version.tags["promotion_status"] == "awaiting_approval"
+    assert version.tags["triggered_by"] == "monitor"
     # A new drifted batch waits too, until a person approves or rejects that version.
     drifted = with_settings(context, OWN_TABLE, DRIFTED_INPUT)
     batch_inference(drifted)

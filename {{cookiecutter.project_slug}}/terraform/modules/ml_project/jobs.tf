@@ -392,7 +392,8 @@ resource "databricks_job" "monitoring" {
     }
   }
 
-  # The monitor notebook sets trigger_retrain (true or false); a false outcome skips `retrain`.
+  # The monitor notebook sets trigger_retrain, a boolean, which the condition sees as the string
+  # "true" or "false"; false skips `retrain` (the run still succeeds).
   task {
     task_key    = "retrain_triggered"
     max_retries = 0

@@ -70,7 +70,9 @@ def test_the_shared_start_makes_the_checkout_current_and_importable(projects, mo
     env = load_bootstrap(project).start_step(dbutils)
 
     assert env == "staging"
-    assert set(dbutils.widgets.declared) == {"env", "git_commit"}
+    # Plus the trigger a retrain started by the monitoring job carries (issue 20), empty otherwise.
+    trigger = {"triggered_by", "trigger_batch_id", "trigger_reasons", "trigger_monitor_run_id"}
+    assert set(dbutils.widgets.declared) == {"env", "git_commit"} | trigger
     assert Path.cwd() == project.resolve()
     assert sys.path[0] == str(project.resolve() / "src")
     assert os.environ["GIT_COMMIT"] == "0123abc"
@@ -101,6 +103,8 @@ def test_every_step_notebook_installs_then_restarts_then_starts_then_runs_its_st
                               "from _bootstrap import start_step  # notebooks/_bootstrap.py\n\n"
                               "env = start_step(dbutils)"], step
         assert cells[4].startswith(f"from {package}.pipelines.{step} import run\n"), step
-        assert re.search(r"^\w+ = run\(env\)$", cells[4], re.M), step
+        # train and deploy also read the trigger of a retrain the monitoring job started.
+        arguments = r"env, trigger_overrides\(dbutils\)" if step in ("train", "deploy") else "env"
+        assert re.search(rf"^\w+ = run\({arguments}\)$", cells[4], re.M), step
         if lock:
             assert (project / lock).is_file()

@@ -27,6 +27,7 @@ env = start_step(dbutils)
 # COMMAND ----------
 
 from {{ cookiecutter.package_name }}.pipelines.deploy import run
+from _bootstrap import trigger_overrides  # a retrain the monitoring job started carries its trigger
 
-result = run(env)
+result = run(env, trigger_overrides(dbutils))
 print(result.summary())

@@ -2,7 +2,7 @@
 # MAGIC %md
 # MAGIC # Monitor
 # MAGIC
-# MAGIC Data drift (PSI with KS/chi-square), prediction drift and performance decay on the latest scored batch. Sets the task value `retrain` for downstream tasks.
+# MAGIC Data drift (PSI with KS/chi-square), prediction drift and performance decay on the latest scored batch. Sets the task values the monitoring job's retrain condition reads (`trigger_retrain`, with the batch and reasons).
 # MAGIC
 # MAGIC Thin wrapper: the work is `{{ cookiecutter.package_name }}.pipelines.monitor`, the same code that
 # MAGIC `python -m {{ cookiecutter.package_name }}.pipelines.monitor --env local` runs on a laptop.
@@ -30,4 +30,6 @@ from {{ cookiecutter.package_name }}.pipelines.monitor import run
 
 result = run(env)
 print(result.summary())
-dbutils.jobs.taskValues.set(key="retrain", value=result.retrain)
+# trigger_retrain decides the job's condition task; batch_id, reasons and monitor_run_id go to the retrain.
+for key, value in result.task_values().items():
+    dbutils.jobs.taskValues.set(key=key, value=value)

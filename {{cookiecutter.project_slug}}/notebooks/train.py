@@ -27,7 +27,8 @@ env = start_step(dbutils)
 # COMMAND ----------
 
 from {{ cookiecutter.package_name }}.pipelines.train import run
+from _bootstrap import trigger_overrides  # a retrain the monitoring job started carries its trigger
 
-result = run(env)
+result = run(env, trigger_overrides(dbutils))
 print(result.summary())
 dbutils.jobs.taskValues.set(key="model_version", value=result.version)

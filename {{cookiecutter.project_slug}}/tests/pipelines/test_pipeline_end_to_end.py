@@ -33,11 +33,19 @@ def test_a_model_version_is_registered_and_holds_the_champion_alias(pipeline):
     context, run = pipeline
     name = context.config["mlflow"]["registered_model"]
     champion = tracking.version_by_alias(name, tracking.CHAMPION)
-    assert champion is not None and champion.version == run.results["train"].version
+    # The drifted batch's retrain (test_retrain_loop.py) replaced it only if its challenger passed validation.
+    retrain = run.results["retrain"]
+    assert champion is not None
+    assert champion.version == (retrain.promoted_version or run.results["train"].version)
     assert champion.tags["validation_status"] == "passed"
     for audit_tag in ("deployed_by", "deployed_at", "deployed_from_commit", "trained_by", "git_commit"):
         assert champion.tags.get(audit_tag), audit_tag
-    assert tracking.version_by_alias(name, tracking.CHALLENGER) is None
+    challenger = tracking.version_by_alias(name, tracking.CHALLENGER)
+    if retrain.promoted_version:
+        assert challenger is None
+    else:  # the rejected retrain stays registered for inspection
+        assert challenger.version == retrain.steps["train"].version
+        assert challenger.tags["validation_status"] == "rejected"
 
 
 def test_every_trial_is_tracked_and_the_model_has_signature_and_importance(pipeline):

@@ -1,12 +1,22 @@
-"""The gates a challenger must pass to become champion: thresholds, fairness, and the champion itself."""
+"""The gates a challenger must pass to become champion: thresholds, fairness, and the champion itself.
+
+And who may promote it: `needs_approval` keeps a triggered retrain's challenger in prod waiting
+for the approval every prod release needs.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .evaluation import FairnessResult
+
+# Environments where a person approves every promotion: the prod release waits for the protected
+# `prod` environment in CI. Not a setting, so no configuration can waive it.
+APPROVAL_ENVIRONMENTS = ("prod",)
+AWAITING_APPROVAL = "awaiting_approval"
 
 
 @dataclass(frozen=True)
@@ -109,3 +119,13 @@ def judge_challenger(
             ),
         ]
     )
+
+
+def needs_approval(environment: str, *, version_tags: Mapping[str, str], triggered_run: bool) -> bool:
+    """Whether promoting this challenger waits for a person: in prod, when a trigger (not a release) made it.
+
+    Either sign suffices: the version's `triggered_by` tag (set by `train`) or the trigger of the
+    run that deploys (the training job's parameters), so losing one cannot skip the approval.
+    """
+    triggered = triggered_run or bool(version_tags.get("triggered_by"))
+    return environment in APPROVAL_ENVIRONMENTS and triggered

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import resolve_path
+from ..core.retraining import PastTrigger
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -224,6 +225,32 @@ def scoring_udf(spark: Any, model_uri: str) -> Any:
     import mlflow.pyfunc
 
     return mlflow.pyfunc.spark_udf(spark, model_uri, result_type="array<double>", env_manager="local")
+
+
+# --- the retrain guard's memory: monitoring runs that started a retrain ------------------------
+
+MONITOR_STEP = "monitor"
+RETRAIN_TRIGGERED_TAG = "retrain_triggered"
+
+
+def triggered_retrains(experiment_id: str, limit: int = 1000) -> list[PastTrigger]:
+    """Every monitoring run of this experiment that started a retrain, newest first.
+
+    Their count is bounded by `monitoring.retrain.max_per_week`, so reading them all is cheap, and
+    the record survives every job run: it is the same experiment the reports are logged to.
+    """
+    runs = client().search_runs(
+        [experiment_id],
+        filter_string=f"tags.pipeline_step = '{MONITOR_STEP}' and tags.{RETRAIN_TRIGGERED_TAG} = 'true'",
+        order_by=["attributes.start_time DESC"],
+        max_results=limit,
+    )
+    return [
+        PastTrigger(
+            datetime.fromtimestamp(run.info.start_time / 1000, UTC), str(run.data.tags.get("batch_id", ""))
+        )
+        for run in runs
+    ]
 
 
 # --- audit: who, when, which commit ---------------------------------------------------------

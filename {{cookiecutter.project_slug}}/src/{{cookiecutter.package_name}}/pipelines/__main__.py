@@ -4,8 +4,10 @@
 
 Order: [sample data] -> validate_data -> build_features -> train -> validate_model -> deploy
 -> batch_inference + monitor on the fresh batch -> batch_inference + monitor on the drifted
-batch (when that synthetic table exists). A rejected challenger is reported, not fatal: the
-current champion keeps scoring. Timings per step go to reports/pipeline/latest.json.
+batch (when that synthetic table exists) -> the retrain that monitor triggers, as the
+monitoring job would start it (retrain_if_needed.py): train -> validate_model -> deploy.
+A rejected challenger is reported, not fatal: the current champion keeps scoring. Timings per
+step go to reports/pipeline/<time>/timings.json.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .build_features import build_features
 from .common import USER_ERRORS, ModelRejected, StepContext, summary_line
 from .deploy import deploy
 from .monitor import monitor
+from .retrain_if_needed import retrain_on_trigger
 from .sample_data import sample_data
 from .train import train
 from .validate_data import validate_data
@@ -73,7 +76,13 @@ def run_pipeline(context: StepContext, *, with_sample_data: bool = False) -> Pip
             apply_overrides(context.config, ["inference.input_table=drifted_scoring_data"]), context.spark
         )
         pipeline.timed("batch_inference_drifted", batch_inference, drifted)
-        pipeline.timed("monitor_drifted", monitor, drifted)
+        result = pipeline.timed("monitor_drifted", monitor, drifted)
+        def retrain_step(label: str, step: Any, step_context: StepContext) -> Any:
+            return pipeline.timed(f"retrain_{label}", step, step_context)
+
+        retrain = retrain_on_trigger(drifted, result, retrain_step)
+        pipeline.results["retrain"] = retrain
+        print(f"[retrain] {retrain.outcome}", flush=True)
     return pipeline
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..config import ENVIRONMENTS, ConfigError, add_set_option, load_config
 from ..core.data_contract import ContractError
 from ..core.features import FeatureConfigError
+from ..core.retraining import RetrainConfigError
 from ..core.training import TrainingConfigError
 from ..io.tables import TableNotFound
 
@@ -46,6 +47,7 @@ USER_ERRORS = (
     ContractError,
     FeatureConfigError,
     TrainingConfigError,
+    RetrainConfigError,
     TableNotFound,
 )
 

@@ -3,6 +3,8 @@
 Deploy code, not models: each environment trains and validates its own model from the code
 of its branch, so this step only ever promotes a version registered in the same environment.
 Who promoted which version, when, and from which commit is recorded as tags on the version.
+In prod, a challenger a triggered retrain produced is not promoted here: it waits for the approval
+every prod release needs (core/promotion.needs_approval; docs/monitoring.md says how to grant it).
 {%- if cookiecutter.serving %}
 On Databricks the serving endpoint then serves the new champion (io/serving_endpoint.py).
 {%- endif %}
@@ -13,6 +15,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from ..core.promotion import AWAITING_APPROVAL, needs_approval
+from ..core.retraining import RetrainTrigger
 from ..io import tracking
 from ..spark.session import on_databricks
 from .common import PipelineError, StepContext, entry_point
@@ -24,11 +28,18 @@ class DeployResult:
     version: str
     previous_champion: str | None
     promoted: bool
+    awaiting_approval: bool = False  # validated, but a triggered retrain made it: a person decides
 {%- if cookiecutter.serving %}
     serving: str | None = None  # what happened to the serving endpoint, when one is configured
 {%- endif %}
 
     def summary(self) -> str:
+        if self.awaiting_approval:
+            before = f"v{self.previous_champion}" if self.previous_champion else "none"
+            return (
+                f"{self.model_name} v{self.version} passed validation but comes from a triggered retrain: "
+                f"it awaits approval and the champion stays {before} (docs/monitoring.md)"
+            )
         if not self.promoted:
             return f"{self.model_name} v{self.version} is already '{tracking.CHAMPION}': nothing to do"
         before = f"v{self.previous_champion}" if self.previous_champion else "none"
@@ -62,6 +73,21 @@ def deploy(context: StepContext) -> DeployResult:
     if champion is not None and champion.version == challenger.version:
         tracking.delete_alias(name, tracking.CHALLENGER)
         return DeployResult(name, challenger.version, None, promoted=False)
+    trigger = RetrainTrigger.from_config(config)
+    if needs_approval(context.env, version_tags=challenger.tags, triggered_run=trigger is not None):
+        if challenger.tags.get("promotion_status") != AWAITING_APPROVAL:
+            # For the person approving (docs/monitoring.md): since when it waits, and which champion it beat.
+            tracking.tag_version(
+                name,
+                challenger.version,
+                {
+                    "promotion_status": AWAITING_APPROVAL,
+                    "awaiting_approval_since": tracking.utc_now(),
+                    "judged_against_champion": champion.version if champion else "none",
+                },
+            )
+        before = champion.version if champion else None
+        return DeployResult(name, challenger.version, before, promoted=False, awaiting_approval=True)
 
     # Spark only tells who runs a job on Databricks; locally the OS user is enough (and starts no JVM).
     actor = tracking.current_actor(context.spark if on_databricks() else None)

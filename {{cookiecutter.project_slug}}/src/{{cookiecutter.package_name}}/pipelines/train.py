@@ -4,7 +4,8 @@ Splits the feature table by `training.split_config` (a stable hash of the key), 
 with the configured engine (`training.engine`: distributed XGBoost on Spark, or single-node
 scikit-learn; see engines/), logs every Hyperopt trial to MLflow, logs the model with
 signature, input example, feature importance and the reference profile the monitor compares
-batches with, registers a new version and gives it the `challenger` alias.
+batches with, registers a new version and gives it the `challenger` alias. A retrain the
+monitor triggered (`training.trigger`) is tagged as such on the run and on the version.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ..config import training_engine
 from ..core.evaluation import finite
 from ..core.plots import feature_importance_figure
+from ..core.retraining import RetrainTrigger
 from ..core.training import TrialRecord
 from ..engines import FittedChallenger, fit_challenger
 from ..io import tracking
@@ -36,12 +38,15 @@ class TrainResult:
     trials: int
     test_metrics: dict[str, float] = field(default_factory=dict)
     engine: str = ""
+    triggered_by: str = ""  # "monitor" for a triggered retrain
 
     def summary(self) -> str:
         auc = self.test_metrics.get("roc_auc", float("nan"))
+        trigger = f", by the {self.triggered_by}" if self.triggered_by else ""
         return (
             f"registered {self.model_name} version {self.version} as '{tracking.CHALLENGER}' "
-            f"({self.engine} engine, run {self.run_id}, {self.trials} trials, test roc_auc={auc:.3f})"
+            f"({self.engine} engine, run {self.run_id}, {self.trials} trials, "
+            f"test roc_auc={auc:.3f}{trigger})"
         )
 
 
@@ -52,6 +57,7 @@ def train(context: StepContext) -> TrainResult:
     config = context.config
     settings = config["training"]
     engine = training_engine(config)
+    trigger = RetrainTrigger.from_config(config)
     table = load_feature_table(context)
     tracking.configure_mlflow(config)
     name = tracking.model_name(config)
@@ -66,6 +72,7 @@ def train(context: StepContext) -> TrainResult:
                 "git_commit": commit,
                 "trained_by": actor,
                 "training_engine": engine,
+                **(trigger.tags() if trigger else {}),
             }
         )
         mlflow.log_params(
@@ -114,6 +121,7 @@ def train(context: StepContext) -> TrainResult:
             "training_engine": engine,
             "environment": context.env,
             "validation_status": "pending",
+            **(trigger.tags() if trigger else {}),
         },
     )
     tracking.set_alias(name, tracking.CHALLENGER, version.version)
@@ -122,12 +130,20 @@ def train(context: StepContext) -> TrainResult:
         version.version,
         {},
         description=(
-            f"Trained in {context.env} ({engine} engine) from commit {commit[:12]} by {actor}; "
-            "awaiting validate_model."
+            f"Trained in {context.env} ({engine} engine) from commit {commit[:12]} by {actor}"
+            + (f", triggered by the {trigger.by} (batch {trigger.batch_id}: {trigger.reasons})"
+               if trigger else "")
+            + "; awaiting validate_model."
         ),
     )
     return TrainResult(
-        name, version.version, run.info.run_id, len(fitted.tuning.trials), fitted.test_metrics, engine
+        name,
+        version.version,
+        run.info.run_id,
+        len(fitted.tuning.trials),
+        fitted.test_metrics,
+        engine,
+        trigger.by if trigger else "",
     )
 
 

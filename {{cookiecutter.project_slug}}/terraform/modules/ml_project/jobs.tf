@@ -22,6 +22,30 @@ resource "databricks_job" "training" {
     default = var.environment
   }
 
+  # Empty unless the monitoring job starts this run (its `retrain` task): who, for which batch,
+  # why, and its MLflow run. Every notebook task receives them as widgets (notebooks/_bootstrap.py);
+  # train tags the run and model version with them, and in prod deploy leaves a challenger they
+  # mark waiting for approval (core/promotion.py needs_approval).
+  parameter {
+    name    = "triggered_by"
+    default = ""
+  }
+
+  parameter {
+    name    = "trigger_batch_id"
+    default = ""
+  }
+
+  parameter {
+    name    = "trigger_reasons"
+    default = ""
+  }
+
+  parameter {
+    name    = "trigger_monitor_run_id"
+    default = ""
+  }
+
   run_as {
     service_principal_name = local.runner_application_id
   }
@@ -340,6 +364,48 @@ resource "databricks_job" "monitoring" {
       notebook_path   = "notebooks/monitor"
       source          = "GIT"
       base_parameters = { env = local.job_env_reference }
+    }
+  }
+
+  # Runs the environment's training job when the monitor's guarded decision says so: drift or
+  # decay recommended it and monitoring.retrain (off-switch, minimum interval, weekly maximum)
+  # let it through. The trigger goes along as the training job's parameters.
+  # Never retried: a failed retrain is reported (the training job mails its owner) and the next
+  # monitoring run decides afresh, within the same guard rails.
+  task {
+    task_key    = "retrain"
+    max_retries = 0
+
+    depends_on {
+      task_key = "retrain_triggered"
+      outcome  = "true"
+    }
+
+    run_job_task {
+      job_id = databricks_job.training.id
+      job_parameters = {
+        triggered_by           = "monitor"
+        trigger_batch_id       = "{% raw %}{{tasks.monitor.values.batch_id}}{% endraw %}"
+        trigger_reasons        = "{% raw %}{{tasks.monitor.values.reasons}}{% endraw %}"
+        trigger_monitor_run_id = "{% raw %}{{tasks.monitor.values.monitor_run_id}}{% endraw %}"
+      }
+    }
+  }
+
+  # The monitor notebook sets trigger_retrain, a boolean, which the condition sees as the string
+  # "true" or "false"; false skips `retrain` (the run still succeeds).
+  task {
+    task_key    = "retrain_triggered"
+    max_retries = 0
+
+    depends_on {
+      task_key = "monitor"
+    }
+
+    condition_task {
+      op    = "EQUAL_TO"
+      left  = "{% raw %}{{tasks.monitor.values.trigger_retrain}}{% endraw %}"
+      right = "true"
     }
   }
 }

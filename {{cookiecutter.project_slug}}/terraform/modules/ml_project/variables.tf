@@ -84,6 +84,12 @@ variable "registered_model_name" {
   }
 }
 
+variable "predictions_table_name" {
+  description = "Table that batch inference appends to, in the model's schema (tables.predictions in configs/project.yml); monitored once it exists."
+  type        = string
+  default     = "patient_risk_predictions"
+}
+
 variable "inference_schedule" {
   description = "Quartz cron expression of the batch inference job."
   type        = string
@@ -118,7 +124,7 @@ variable "job_timeout_seconds" {
     feature_engineering = 7200
     training            = 21600
     inference           = 7200
-    monitoring          = 3600
+    monitoring          = 25200 # its `retrain` task waits for the training run it starts (1 h + 6 h)
   }
 }
 {%- if cookiecutter.feature_store %}

@@ -57,8 +57,8 @@ def run_pipeline(context: StepContext, *, with_sample_data: bool = False) -> Pip
     if with_sample_data and uses_example(context.config):
         pipeline.timed("sample_data", sample_data, context)
     elif with_sample_data:
-        table = table_name(context.config, "training_data")
-        print(f"[sample_data] skipped: the project runs on its own table ({table}), not on the example")
+        own = table_name(context.config, "training_data")
+        print(f"[sample_data] skipped: the project trains on its own table ({own})", flush=True)
     for label, step in (
         ("validate_data", validate_data),
         ("build_features", build_features),

@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, load_config, merge, resolve_path
+from {{ cookiecutter.package_name }}.config import (
+    ENVIRONMENTS,
+    SPEC_FILES,
+    ConfigError,
+    load_config,
+    merge,
+    resolve_path,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -50,7 +57,7 @@ def test_merge_overrides_leaves_and_keeps_siblings():
 
 
 def test_specs_are_loaded_into_the_config_from_their_own_files():
-    config = load_config("local", CONFIG_DIR)
+    config = load_config("local", CONFIG_DIR, overrides=["example.enabled=true"])  # the example, even parked
     assert config["data_contract"]["dataset"]["key"] == "patient_id"
     assert "feature_groups" in config["feature_mappings"]
     assert config["feature_selection"]["include_groups"]
@@ -154,3 +161,35 @@ def test_the_training_engine_is_project_wide_and_must_be_known(tmp_path):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environment_file_only_uses_keys_project_yml_defines(env):
     load_config(env, CONFIG_DIR)  # raises on any unknown key
+
+
+def test_a_parked_example_runs_again_only_when_a_run_asks_for_it(tmp_path):
+    folder = _configs_with(tmp_path, "local", lambda d: None)
+    (folder / "example").mkdir()
+    shipped = load_config("local", CONFIG_DIR, overrides=["example.enabled=true"])  # wherever it is now
+    for key, name in SPEC_FILES.items():
+        (folder / "example" / name).write_text(yaml.safe_dump(shipped[key]))
+    (folder / "example" / "settings.yml").write_text("tables:\n  training_data: the_example\n")
+    project = yaml.safe_load((folder / "project.yml").read_text())
+    project["example"]["enabled"] = False
+    project["tables"]["training_data"] = "churn"
+    (folder / "project.yml").write_text(yaml.safe_dump(project))
+    contract = yaml.safe_load((folder / "data_contract.yml").read_text())
+    contract["dataset"]["key"] = "customer_id"
+    (folder / "data_contract.yml").write_text(yaml.safe_dump(contract))
+
+    own = load_config("local", folder)
+    assert own["tables"]["training_data"] == "churn"
+    assert own["data_contract"]["dataset"]["key"] == "customer_id"
+    example = load_config("local", folder, overrides=["example.enabled=true"])
+    assert example["tables"]["training_data"] == "the_example"
+    assert example["data_contract"]["dataset"]["key"] == "patient_id"
+    assert example["example"]["enabled"] is True
+
+
+def test_whether_the_example_runs_is_project_wide(tmp_path):
+    folder = _configs_with(tmp_path, "dev", lambda d: d.update({"example": {"enabled": False}}))
+    with pytest.raises(ConfigError, match="example.enabled is project-wide"):
+        load_config("dev", folder)
+    with pytest.raises(ConfigError, match=r"example.enabled='yes please': use true"):
+        load_config("local", CONFIG_DIR, overrides=["example.enabled=yes please"])

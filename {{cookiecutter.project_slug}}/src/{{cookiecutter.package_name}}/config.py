@@ -2,8 +2,11 @@
 
 Pipelines are configured by these files only, so moving from a laptop to staging or prod is
 a different `--env`, never a code change. The declarative specs (data contract, feature
-mappings, feature selection, imputation) are read from their own files in configs/ into the
-same mapping, and `--set key=value` overrides any leaf for one run.
+mappings, feature selection, imputation) are read from their own files into the same mapping:
+from configs/. Once `make adopt-table` has replaced them with your table's, the example they
+held is parked in configs/example/ and `--set example.enabled=true` runs it again (its
+settings.yml laid over project.yml): that is how the project's tests keep testing the example.
+`--set key=value` overrides any leaf for one run.
 
 Config is strict: project.yml (and each spec file) defines every key there is, so a key an
 environment file or `--set` introduces is a typo until proven otherwise and fails the load,
@@ -42,6 +45,11 @@ SPEC_FILES = {
 }
 
 
+# Where `make adopt-table` parks the example's specs, and the settings (table names...) that go with them.
+EXAMPLE_DIR = "example"
+EXAMPLE_SETTINGS = "settings.yml"
+
+
 # Mappings whose keys are data, not settings: a new table, hyperparameter or metric bound is fine here.
 OPEN_MAPPINGS = (
     "tables",
@@ -54,7 +62,7 @@ OPEN_MAPPINGS = (
     "imputation.features",
 )
 # Settings only project.yml may set, so what runs locally is what runs in prod (`--set` may try another).
-PROJECT_WIDE_KEYS = ("training.engine",)
+PROJECT_WIDE_KEYS = ("training.engine", "example.enabled")
 TRAINING_ENGINES = ("single_node", "distributed")
 
 
@@ -116,7 +124,15 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
     if env not in ENVIRONMENTS:
         raise ConfigError(f"--env {env!r} is not one of {', '.join(ENVIRONMENTS)}")
     folder = Path(config_dir or find_config_dir()).resolve()
+    overrides = list(overrides)
     project = _read_yaml(folder / "project.yml")
+    parked = folder / EXAMPLE_DIR / EXAMPLE_SETTINGS
+    spec_dir = folder
+    if _uses_example(project, overrides) and parked.is_file():
+        example = _read_yaml(parked)
+        check_known_keys(example, project, source=str(parked))
+        project = merge(project, example)
+        spec_dir = parked.parent
     environment = _read_yaml(folder / f"{env}.yml")
     settings = {key: value for key, value in environment.items() if key not in SPEC_FILES}
     check_known_keys(settings, project, source=str(folder / f"{env}.yml"))
@@ -135,13 +151,33 @@ def load_config(env: str, config_dir: Path | None = None, overrides: Iterable[st
         raise ConfigError(f"{folder / (env + '.yml')}: environment is {found!r}, expected {env!r}")
     for key, filename in SPEC_FILES.items():
         # An environment file may adjust a spec (e.g. a smaller min_rows in dev) under the same key.
-        spec = _read_yaml(folder / filename)
+        spec = _read_yaml(spec_dir / filename)
         check_known_keys({key: environment.get(key) or {}}, {key: spec}, source=str(folder / f"{env}.yml"))
         config[key] = merge(spec, config.get(key) or {})
     config["repo_root"] = str(folder.parent)
     config = apply_overrides(config, overrides)
     training_engine(config)
     return config
+
+
+def uses_example(config: dict[str, Any]) -> bool:
+    """True while the project runs on the invented example, not on a table of its own (make adopt-table)."""
+    return bool((config.get("example") or {}).get("enabled", True))
+
+
+def _uses_example(project: dict[str, Any], overrides: Iterable[str]) -> bool:
+    """`example.enabled` from project.yml, or the last `--set example.enabled=...` (tests pin the example)."""
+    enabled = (project.get("example") or {}).get("enabled", True)
+    for override in overrides:
+        key, separator, raw_value = override.partition("=")
+        if separator and key.strip() == "example.enabled":
+            try:
+                enabled = yaml.safe_load(raw_value)
+            except yaml.YAMLError as error:
+                raise ConfigError(f"--set {override!r}: value is not valid YAML ({error})") from error
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"example.enabled={enabled!r}: use true (the example) or false (your table)")
+    return enabled
 
 
 def training_engine(config: dict[str, Any]) -> str:

@@ -64,3 +64,15 @@ def test_judge_challenger_applies_every_configured_gate_in_order():
     ]
     worse = judge_challenger(metrics, fair, {"roc_auc": 0.798}, settings, champion_version="4")
     assert [c.name for c in worse.failures] == ["champion_challenger"] and "v4" in worse.failures[0].detail
+
+
+def test_without_a_sensitive_attribute_fairness_is_reported_as_not_checked():
+    check = check_fairness(None, max_gap=0.2)
+    assert check.passed and check.detail.startswith("NOT CHECKED") and "sensitive_attribute" in check.detail
+
+
+def test_a_champion_trained_on_other_columns_is_not_compared_and_says_why():
+    why = "it was trained on columns this feature table lacks (age, bmi)"
+    kwargs = {"metric": "roc_auc", "min_improvement": 0.01, "champion_version": "2"}
+    check = check_champion({"roc_auc": 0.6}, None, **kwargs, incomparable=why)
+    assert check.passed and check.detail == f"champion v2 not compared: {why}"

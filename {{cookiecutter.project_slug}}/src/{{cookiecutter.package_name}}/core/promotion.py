@@ -62,8 +62,15 @@ def check_thresholds(metrics: dict[str, float], thresholds: dict[str, dict[str, 
     return checks
 
 
-def check_fairness(result: FairnessResult, max_gap: float) -> Check:
-    """The metric may differ between judged groups by at most `max_gap`."""
+def check_fairness(result: FairnessResult | None, max_gap: float) -> Check:
+    """The metric may differ between judged groups by at most `max_gap`; None: no attribute configured."""
+    if result is None:
+        return Check(
+            "fairness",
+            True,
+            "NOT CHECKED: validation.fairness.sensitive_attribute is not set "
+            "(name a passthrough column to judge the gap across its groups)",
+        )
     values = ", ".join(f"{g}={result.per_group[g][result.metric]:.3f}" for g in result.judged_groups)
     detail = f"{result.metric} gap across {result.attribute} = {result.gap:.3f} (max {max_gap}); {values}"
     return Check(f"fairness:{result.attribute}", result.gap <= max_gap, detail)
@@ -76,8 +83,17 @@ def check_champion(
     metric: str,
     min_improvement: float,
     champion_version: str | None = None,
+    incomparable: str | None = None,
 ) -> Check:
-    """The challenger must beat the current champion by `min_improvement`; with no champion it passes."""
+    """The challenger must beat the current champion by `min_improvement`; with no champion it passes.
+
+    `incomparable` says why the champion could not be scored on these rows (it was trained on
+    columns the feature table no longer has, e.g. before another table was adopted): then the
+    challenger replaces it on the other gates alone, and the check says so.
+    """
+    if incomparable is not None:
+        detail = f"champion v{champion_version} not compared: {incomparable}"
+        return Check("champion_challenger", True, detail)
     if champion is None:
         return Check(
             "champion_challenger", True, "no champion yet: the first validated model becomes champion"
@@ -94,11 +110,12 @@ def check_champion(
 
 def judge_challenger(
     metrics: dict[str, float],
-    fairness: FairnessResult,
+    fairness: FairnessResult | None,
     champion_metrics: dict[str, float] | None,
     settings: dict[str, Any],
     *,
     champion_version: str | None = None,
+    champion_incomparable: str | None = None,
 ) -> ValidationOutcome:
     """Every gate of `validation` settings, in order: thresholds, fairness, then the champion.
 
@@ -116,6 +133,7 @@ def judge_challenger(
                 metric=gate["metric"],
                 min_improvement=float(gate["min_improvement"]),
                 champion_version=champion_version,
+                incomparable=champion_incomparable,
             ),
         ]
     )

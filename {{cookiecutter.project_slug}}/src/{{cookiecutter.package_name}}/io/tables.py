@@ -34,6 +34,12 @@ def table_name(config: dict[str, Any], logical: str) -> str:
     tables = config.get("tables") or {}
     if logical not in tables:
         raise ConfigError(f"tables.{logical}: not configured; add it to configs/project.yml")
+    if tables[logical] is None:
+        hint = "run make adopt-table TABLE=<table> KEY=<key column> LABEL=<label column>, or "
+        raise ConfigError(
+            f"tables.{logical} is not set: {hint if logical == 'training_data' else ''}"
+            f"name the table in configs/project.yml (or configs/{config.get('environment')}.yml)"
+        )
     return str(tables[logical])
 
 
@@ -64,6 +70,9 @@ def table_location(config: dict[str, Any], logical: str) -> str:
 
 
 def table_exists(spark: SparkSession, config: dict[str, Any], logical: str) -> bool:
+    """True when the table is named and written; a table set to null (e.g. no outcomes yet) never exists."""
+    if (config.get("tables") or {}).get(logical, "") is None:
+        return False
     if storage_format(config) == "delta":
         return bool(spark.catalog.tableExists(qualified_name(config, logical)))
     return Path(table_location(config, logical)).is_dir()

@@ -4,10 +4,12 @@
 
 Order: [sample data] -> validate_data -> build_features -> train -> validate_model -> deploy
 -> batch_inference + monitor on the fresh batch -> batch_inference + monitor on the drifted
-batch (when that synthetic table exists) -> the retrain that monitor triggers, as the
-monitoring job would start it (retrain_if_needed.py): train -> validate_model -> deploy.
-A rejected challenger is reported, not fatal: the current champion keeps scoring. Timings per
-step go to reports/pipeline/<time>/timings.json.
+batch (the example's drift demo, when that synthetic table exists) -> the retrain that monitor
+triggers, as the monitoring job would start it (retrain_if_needed.py): train -> validate_model
+-> deploy. A rejected challenger is reported, not fatal: the current champion keeps scoring.
+Timings per step go to reports/pipeline/<time>/timings.json. On an adopted table
+(`example.enabled: false`) `--sample-data` writes nothing: the run reads your table and scores
+`tables.scoring_data`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import ENVIRONMENTS, add_set_option, apply_overrides
+from ..config import ENVIRONMENTS, add_set_option, apply_overrides, uses_example
 from ..io.reports import report_dir, write_json
-from ..io.tables import table_exists
+from ..io.tables import table_exists, table_name
 from . import STEPS
 from .batch_inference import batch_inference
 from .build_features import build_features
@@ -55,8 +57,11 @@ def run_pipeline(context: StepContext, *, with_sample_data: bool = False) -> Pip
     """All steps in order, sharing `context` (and so one SparkSession)."""
     pipeline = PipelineRun()
     pipeline.timed("spark_session", lambda c: f"Spark {c.spark.version} ready", context)
-    if with_sample_data:
+    if with_sample_data and uses_example(context.config):
         pipeline.timed("sample_data", sample_data, context)
+    elif with_sample_data:
+        own = table_name(context.config, "training_data")
+        print(f"[sample_data] skipped: the project trains on its own table ({own})", flush=True)
     for label, step in (
         ("validate_data", validate_data),
         ("build_features", build_features),
@@ -90,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=f"Run the pipeline steps in order: {', '.join(STEPS)}.")
     parser.add_argument("--env", required=True, choices=ENVIRONMENTS)
     add_set_option(parser, "training.hyperopt.max_evals=5")
-    parser.add_argument("--sample-data", action="store_true", help="write the synthetic sample tables first")
+    parser.add_argument(
+        "--sample-data", action="store_true", help="write the example's synthetic tables first (example only)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:

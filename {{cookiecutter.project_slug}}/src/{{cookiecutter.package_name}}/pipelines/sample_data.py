@@ -1,8 +1,9 @@
-"""Write the synthetic sample tables (history, fresh and drifted batches, later outcomes).
+"""Write the example's synthetic tables (history, fresh and drifted batches, later outcomes).
 
 `python -m {{ cookiecutter.package_name }}.pipelines.sample_data --env local` (or `make sample-data`).
 The data is invented (see core/sample_data.py), so it is safe anywhere; it is refused in prod so a demo
-table never mixes with real patients.
+table never mixes with real records, and once the project has adopted its own table
+(`example.enabled: false`), so it can never overwrite that table.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from ..config import uses_example
 from ..core.sample_data import generate_sample_data
 from ..io.tables import write_table
 from ..spark.features import nan_to_null
@@ -30,6 +32,12 @@ def sample_data(context: StepContext) -> SampleDataResult:
     if context.env == "prod":
         raise PipelineError(
             "sample_data: refusing to write synthetic tables in prod; use --env local, dev or staging"
+        )
+    if not uses_example(context.config):
+        raise PipelineError(
+            "sample_data: this project runs on its own table (example.enabled is false), so the example's "
+            "synthetic tables are not written; add --set example.enabled=true to write them anyway "
+            "(under the example's own table names)"
         )
     settings = context.config["sample_data"]
     data = generate_sample_data(

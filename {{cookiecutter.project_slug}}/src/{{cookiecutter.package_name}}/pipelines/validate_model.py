@@ -63,7 +63,7 @@ def validate_model(context: StepContext) -> ModelValidationResult:
     table = load_feature_table(context)
     fairness_settings = settings["fairness"]
     attribute = fairness_settings["sensitive_attribute"]
-    if attribute not in table.df.columns:
+    if attribute is not None and attribute not in table.df.columns:
         raise PipelineError(
             f"validation.fairness.sensitive_attribute={attribute!r}: not in the feature table; "
             "add it to feature_mappings.yml passthrough"
@@ -71,15 +71,23 @@ def validate_model(context: StepContext) -> ModelValidationResult:
     test = table.rows("test")
     metrics, fairness, test_rows = _judge_inputs(context, name, challenger.version, test, table, attribute)
     champion_metrics = None
+    incomparable = None
     if champion is not None:
-        # The champion may use other features than the challenger: each is scored on its own inputs.
-        champion_metrics = _judge_inputs(context, name, champion.version, test, table, attribute)[0]
+        # The champion may use other features than the challenger: each is scored on its own inputs,
+        # unless it learnt from columns this feature table lacks (another table was adopted since).
+        lacking = [c for c in tracking.version_input_columns(name, champion.version) if c not in test.columns]
+        if lacking:
+            shown = ", ".join(lacking[:5]) + (", ..." if len(lacking) > 5 else "")
+            incomparable = f"it was trained on columns this feature table lacks ({shown})"
+        else:
+            champion_metrics = _judge_inputs(context, name, champion.version, test, table, attribute)[0]
     outcome = judge_challenger(
         metrics,
         fairness,
         champion_metrics,
         settings,
         champion_version=champion.version if champion else None,
+        champion_incomparable=incomparable,
     )
 
     report: dict[str, Any] = {
@@ -91,7 +99,7 @@ def validate_model(context: StepContext) -> ModelValidationResult:
         "metrics": metrics,
         "champion_version": champion.version if champion else None,
         "champion_metrics": champion_metrics,
-        "fairness": vars(fairness),
+        "fairness": vars(fairness) if fairness else None,
         **outcome.to_dict(),
     }
     folder = report_dir(config, "validate_model")
@@ -107,7 +115,8 @@ def validate_model(context: StepContext) -> ModelValidationResult:
             }
         )
         mlflow.log_metrics(finite(metrics, "test_"))
-        mlflow.log_metric(f"fairness_{fairness.metric}_gap", fairness.gap)
+        if fairness is not None:
+            mlflow.log_metric(f"fairness_{fairness.metric}_gap", fairness.gap)
         mlflow.log_dict(report, "validation_report.json")
 
     tracking.tag_version(
@@ -122,7 +131,7 @@ def validate_model(context: StepContext) -> ModelValidationResult:
                 for k in ("roc_auc", "average_precision", "recall")
                 if k in metrics
             },
-            f"fairness_{fairness.metric}_gap": f"{fairness.gap:.4f}",
+            **({f"fairness_{fairness.metric}_gap": f"{fairness.gap:.4f}"} if fairness else {}),
         },
         description=_description(outcome, challenger.version),
     )
@@ -136,9 +145,9 @@ def validate_model(context: StepContext) -> ModelValidationResult:
 
 
 def _judge_inputs(
-    context: StepContext, name: str, version: str, test: Any, table: Any, attribute: str
-) -> tuple[dict[str, float], FairnessResult, int]:
-    """A version's metrics, fairness and row count on the test rows, scored and aggregated in Spark."""
+    context: StepContext, name: str, version: str, test: Any, table: Any, attribute: str | None
+) -> tuple[dict[str, float], FairnessResult | None, int]:
+    """A version's metrics, fairness (None without an attribute) and row count on the test rows, in Spark."""
     from pyspark.sql import functions as F
 
     config = context.config
@@ -146,12 +155,15 @@ def _judge_inputs(
     label = table.mappings.label
     scorer = tracking.scoring_udf(context.spark, f"models:/{name}/{version}")
     inputs = tracking.version_input_columns(name, version)
+    by = [F.col(attribute)] if attribute else []
     scored = test.select(
-        F.col(label), F.col(attribute), F.element_at(scorer(*[F.col(c) for c in inputs]), -1).alias("score")
+        F.col(label), *by, F.element_at(scorer(*[F.col(c) for c in inputs]), -1).alias("score")
     )
     threshold = float(config["training"]["decision_threshold"])
     groups = score_summaries(scored, label=label, score="score", threshold=threshold, by=attribute)
     overall = groups.pop(ALL_ROWS)
+    if attribute is None:
+        return metrics_from_summary(overall), None, overall.rows
     fairness = fairness_from_groups(
         {group: (metrics_from_summary(summary), summary.positives) for group, summary in groups.items()},
         attribute=attribute,

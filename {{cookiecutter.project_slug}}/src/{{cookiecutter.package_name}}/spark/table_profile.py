@@ -1,0 +1,109 @@
+"""Summarise any table for `make adopt-table`: one aggregation for every column's statistics.
+
+A second, small aggregation then lists the values of the columns that turned out to have few
+(at most MAX_CATEGORIES): their sets are bounded, so collecting them cannot exhaust memory,
+whereas asking every column for its values in the first pass could (an id column has millions).
+Only these summaries reach the driver.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..core.adoption import MAX_CATEGORIES, ColumnSummary, TableSummary
+from .contract_profile import type_family
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+# approx_count_distinct's relative standard deviation: exact in practice below a few hundred values.
+DISTINCT_RSD = 0.02
+_LISTABLE = ("string", "integer", "double", "boolean")
+
+
+def column(name: str) -> Column:
+    """A column by its literal name, even one holding dots or spaces."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def profile_for_adoption(df: DataFrame, key: str, label: str) -> TableSummary:
+    """Rows, per-column nulls, distinct counts, ranges and text shape; exact key uniqueness, label share."""
+    from pyspark.sql import functions as F
+
+    families = {field.name: type_family(field.dataType) for field in df.schema.fields}
+    names = list(families)
+    expressions: list[Column] = [F.count(F.lit(1)).alias("rows")]
+    if key in families:
+        expressions.append(F.count_distinct(column(key)).alias("key_distinct"))
+    if families.get(label) in ("integer", "double", "boolean"):
+        expressions.append(F.avg(column(label).cast("double")).alias("label_mean"))
+    for index, name in enumerate(names):
+        expressions.extend(_statistics(column(name), families[name], index))
+    row = df.agg(*expressions).collect()[0].asDict()
+
+    listable = [
+        (index, name)
+        for index, name in enumerate(names)
+        if families[name] in _LISTABLE and (row.get(f"d{index}") or 0) <= MAX_CATEGORIES
+    ]
+    values: dict[str, tuple[Any, ...]] = {}
+    if listable:
+        sets = df.agg(
+            *(F.sort_array(F.collect_set(column(name))).alias(f"v{index}") for index, name in listable)
+        ).collect()[0]
+        values = {name: tuple(_plain(v) for v in sets[f"v{index}"]) for index, name in listable}
+
+    columns = {}
+    for index, name in enumerate(names):
+        family = families[name]
+        columns[name] = ColumnSummary(
+            name=name,
+            type=family,
+            nulls=int(row.get(f"n{index}") or 0),
+            distinct=len(values[name]) if name in values else int(row.get(f"d{index}") or 0),
+            minimum=_plain(row.get(f"lo{index}")),
+            maximum=_plain(row.get(f"hi{index}")),
+            mean_length=row.get(f"len{index}"),
+            space_share=row.get(f"sp{index}"),
+            values=values.get(name),
+        )
+    return TableSummary(
+        rows=int(row["rows"]),
+        columns=columns,
+        key_distinct=row.get("key_distinct"),
+        label_mean=row.get("label_mean"),
+    )
+
+
+def _statistics(value: Column, family: str, index: int) -> list[Column]:
+    """The aggregations of one column, aliased by its position (names may hold any character)."""
+    from pyspark.sql import functions as F
+
+    missing = value.isNull()
+    if family == "double":
+        missing = missing | F.isnan(value)  # NaN is a missing reading, as in the data contract
+        value = F.when(~F.isnan(value), value)
+    expressions = [F.sum(F.when(missing, 1).otherwise(0)).alias(f"n{index}")]
+    if family in ("string", "integer", "double", "boolean", "date", "timestamp"):
+        expressions.append(F.approx_count_distinct(value, DISTINCT_RSD).alias(f"d{index}"))
+    if family in ("integer", "double"):
+        expressions += [F.min(value).alias(f"lo{index}"), F.max(value).alias(f"hi{index}")]
+    if family in ("date", "timestamp"):
+        expressions += [
+            F.min(value).cast("string").alias(f"lo{index}"),
+            F.max(value).cast("string").alias(f"hi{index}"),
+        ]
+    if family == "string":
+        expressions += [
+            F.avg(F.length(value)).alias(f"len{index}"),
+            F.avg(F.when(value.isNotNull(), F.instr(value, " ") > 0).cast("double")).alias(f"sp{index}"),
+        ]
+    return expressions
+
+
+def _plain(value: Any) -> Any:
+    """Spark's decimals as floats, so the YAML written from them holds plain numbers."""
+    return float(value) if isinstance(value, Decimal) else value

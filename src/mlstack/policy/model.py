@@ -71,6 +71,11 @@ class Params:
         ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".avro", ".orc", ".feather", ".pkl", ".pickle",
         ".h5", ".hdf5", ".sav", ".dta", ".sas7bdat", ".db", ".sqlite", ".json.gz", ".jsonl", ".npy", ".npz"])
     allowed_data_paths: list[str] = field(default_factory=lambda: ["tests/fixtures/**", "**/sample/**"])
+    # PHI (SEC303, SEC304): extra identifying column names ("name" or "name: kind"), and how much
+    # of each file is sampled. Allowed data paths are not exempt: a fixture with PHI is still PHI.
+    phi_columns: list[str] = field(default_factory=list)
+    phi_sample_bytes: int = 1024 * 1024
+    phi_sample_rows: int = 1000
 
 
 class Rule:
@@ -127,6 +132,7 @@ def all_rules() -> dict[str, type[Rule]]:
     from mlstack.policy import (  # noqa: F401
         rules_ci,
         rules_ml,
+        rules_phi,
         rules_repo,
         rules_security,
         rules_template,

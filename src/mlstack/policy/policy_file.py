@@ -20,6 +20,7 @@ from mlstack.policy.model import SEVERITIES, Params, all_rules
 
 TOP_KEYS = ("version", "rules", "params")
 RULE_KEYS = ("select", "ignore", "severity", "unwaivable")
+INTEGER_PARAMS = ("max_workers", "max_data_file_bytes", "phi_sample_bytes", "phi_sample_rows")
 GIT_POLICY = re.compile(r"^(?P<url>(?:https?|ssh|file)://.+?|git@.+?)//(?P<path>[^?]+)(?:\?ref=(?P<ref>.+))?$")
 
 
@@ -103,7 +104,7 @@ def _parse_params(data: Any, source: str) -> Params:
         if key not in names:
             raise InvalidInput(f"{source}: unknown key params.{key}{_did_you_mean(str(key), names)}")
         default = getattr(defaults, key)
-        if key in ("max_workers", "max_data_file_bytes"):
+        if key in INTEGER_PARAMS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInput(f"{where}: must be a whole number >= 0")
         elif key in ("min_template_version", "latest_template_version"):

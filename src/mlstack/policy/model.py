@@ -76,6 +76,12 @@ class Params:
     phi_columns: list[str] = field(default_factory=list)
     phi_sample_bytes: int = 1024 * 1024
     phi_sample_rows: int = 1000
+    # CI (CI104): the branch prod deploys from (None: the answers' release_branch) and prod's names.
+    release_branch: str | None = None
+    prod_environments: list[str] = field(default_factory=lambda: ["prod", "production"])
+    # ML (ML102, ML103): the least improvement a challenger needs, the widest fairness gap allowed.
+    min_champion_improvement: float = 0.0
+    max_fairness_gap: float = 0.2
 
 
 class Rule:

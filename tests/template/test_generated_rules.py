@@ -15,7 +15,7 @@ from mlstack.policy.engine import run_check
 from mlstack.policy.model import all_rules
 from mlstack.policy.policy_file import Policy
 
-NEW_FAMILIES = ["CI", "SEC303", "SEC304"]
+NEW_FAMILIES = ["CI", "ML", "SEC303", "SEC304"]
 
 
 @pytest.mark.parametrize("cloud,ci_platform", COMBINATIONS)

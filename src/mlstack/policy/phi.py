@@ -28,12 +28,12 @@ from xml.etree import ElementTree
 
 # Column names (normalized: lowercase words joined by "_") and the identifier each one is. A
 # column matches when these words appear together in its name (`patient_mrn`, `Birth Date`).
-# Documented in docs/rules.md (SEC303); a policy adds names with params.phi_columns.
+# Documented in docs/phi.md (identifiers_markdown); a policy adds names with params.phi_columns.
 IDENTIFIER_COLUMNS = {
     "mrn": "medical record number", "medical_record_number": "medical record number",
     "medical_record": "medical record number", "patient_id": "medical record number",
     "ssn": "social security number", "social_security_number": "social security number",
-    "social_security": "social security number", "sin": "social insurance number",
+    "social_security": "social security number", "social_insurance_number": "social insurance number",
     "nhs_number": "national health number", "national_id": "national identity number",
     "dob": "date of birth", "date_of_birth": "date of birth", "birth_date": "date of birth",
     "birthdate": "date of birth", "birthday": "date of birth",
@@ -44,7 +44,8 @@ IDENTIFIER_COLUMNS = {
     "zip": "postal code", "zip_code": "postal code", "zipcode": "postal code", "postal_code": "postal code",
     "postcode": "postal code",
     "phone": "phone number", "phone_number": "phone number", "telephone": "phone number",
-    "mobile": "phone number", "cell_phone": "phone number", "fax": "phone number",
+    "mobile_number": "phone number", "mobile_phone": "phone number", "cell_phone": "phone number",
+    "fax": "phone number", "fax_number": "phone number",
     "email": "e-mail address", "e_mail": "e-mail address", "email_address": "e-mail address",
     "member_id": "member id", "subscriber_id": "member id", "insurance_id": "member id",
     "policy_number": "member id", "beneficiary_id": "member id", "medicaid_id": "member id",
@@ -148,6 +149,10 @@ def table_hits(header: list[str] | None, rows: Iterable[tuple[int, list[str]]], 
     """Hits of one table: identifier columns, then value patterns per column (first row each)."""
     hits: list[Hit] = []
     names = [str(h) for h in header] if header else []
+    if any(_looks_like_data(name) for name in names):
+        # No header row (its cells hold values): judge it as data and never print its cells as names.
+        rows = [(1, names), *rows]
+        names = []
     id_columns = set()
     for index, name in enumerate(names):
         kind = column_kind(name, extra)
@@ -174,6 +179,10 @@ def table_hits(header: list[str] | None, rows: Iterable[tuple[int, list[str]]], 
             hits.append(Hit(f"{column} ({row_word} {number})", kind if kind == DATE_OF_BIRTH else f"{kind} value",
                             number))
     return hits
+
+
+def _looks_like_data(cell: str) -> bool:
+    return bool(value_kinds(cell) or DATE.search(cell))
 
 
 def _label(name: str) -> str:
@@ -524,6 +533,13 @@ def scan(name: str, handle: BinaryIO, size: int, limits: Limits = Limits(),
          extra_columns: dict[str, str] | None = None) -> list[Hit]:
     """PHI hits of one file by its kind (a data file or a notebook), sampled within `limits`."""
     extra = {normalize(k): v for k, v in (extra_columns or {}).items() if normalize(k)}
+    try:
+        return _scan(name, handle, size, limits, extra)
+    except RecursionError as error:
+        raise Unreadable("nested too deeply to be read") from error
+
+
+def _scan(name: str, handle: BinaryIO, size: int, limits: Limits, extra: dict[str, str]) -> list[Hit]:
     lower = name.lower()
     if lower.endswith(".parquet"):
         return table_hits(parquet_columns(handle, size), [], extra)
@@ -551,3 +567,37 @@ def scan(name: str, handle: BinaryIO, size: int, limits: Limits = Limits(),
     if lower.endswith((".jsonl", ".ndjson", ".json")):
         return _json_lines(text, limits, extra)
     return []
+
+
+def identifiers_markdown() -> str:
+    """docs/phi.md: the identifier list SEC303/SEC304 look for (kept equal to the code by a test)."""
+    lines = ["# What mlstack check treats as PHI", "",
+             "SEC303 (data files) and SEC304 (notebooks' saved outputs) report a column, a table in an output or",
+             "a value that identifies a patient. A finding names the file, the column or cell and the kind, never",
+             "the value. Generated from `mlstack.policy.phi`; do not edit by hand.", "",
+             "## Identifying columns", "",
+             "A column matches when its name, lowercased with every run of other characters made `_`, is one of",
+             "these or holds one as whole words (`Patient MRN`, `home_address_line_1`). A policy adds names with",
+             "`params.phi_columns: [\"study subject: trial subject id\"]` (`name` or `name: kind`).", "",
+             "| kind | column names |", "| --- | --- |"]
+    kinds: dict[str, list[str]] = {}
+    for name, kind in IDENTIFIER_COLUMNS.items():
+        kinds.setdefault(kind, []).append(f"`{name}`")
+    for name, kind in EXACT_ONLY.items():
+        kinds.setdefault(kind, []).append(f"`{name}` (alone)")
+    lines += [f"| {kind} | {', '.join(names)} |" for kind, names in kinds.items()]
+    lines += ["", "## Identifying values", "",
+              "- social security number: `123-45-6789` shapes (not 000, 666 or 9xx area numbers);",
+              "- phone number: North American numbers such as `(555) 867-5309`, `555.867.5309`, `+1 555 867 5309`;",
+              "- e-mail address: any address outside the reserved example domains (example.com, .test, .invalid);",
+              "- date next to an identifier: a date (`1984-03-02`, `3/2/1984`) in a row that has an identifier,",
+              "  or in an output line that mentions birth.", "",
+              "## What is read", "",
+              f"- {', '.join(DATA_SUFFIXES)}: the first `params.phi_sample_bytes` (default 1 MiB) and",
+              "  `params.phi_sample_rows` (default 1000) rows; Parquet by its footer's schema only; xlsx by the",
+              "  first rows of every sheet;",
+              "- `.ipynb`: every cell's saved outputs (text, HTML tables, errors), whole up to 32 MiB;",
+              "- Databricks source notebooks (`# Databricks notebook source`): the `# MAGIC` lines of every cell",
+              "  (results and markdown), not the code.",
+              "- A file that cannot be read as its kind is a warning finding of its own."]
+    return "\n".join(lines) + "\n"

@@ -45,6 +45,10 @@ def _scan(rule, repo, params, path):
     except OSError as error:
         yield Finding(rule.id, WARNING, f"not scanned for PHI: it cannot be read ({error.strerror or error})", path)
         return
+    except Exception as error:  # noqa: BLE001 - one hostile file must not stop the scan of the others
+        yield Finding(rule.id, WARNING, f"not scanned for PHI: mlstack could not read it ({type(error).__name__})",
+                      path, fix="check this file by hand, or remove it from the repository")
+        return
     for hit in hits:
         yield Finding(rule.id, ERROR, f"{hit.where}: {hit.kind}", path, hit.line)
 
@@ -63,8 +67,8 @@ class SEC303(Rule):
     """No identifying columns or values (PHI) in committed data files (csv, tsv, json lines, parquet, xlsx).
 
     Identifying columns: MRN, SSN, date of birth, names, addresses, postal codes, phone, e-mail,
-    member id (the list is mlstack.policy.phi.IDENTIFIER_COLUMNS; params.phi_columns adds
-    names), whatever the file's size. Values: SSN, phone and e-mail patterns, and dates next to an identifier. Files are
+    member id (the full list is docs/phi.md; params.phi_columns adds names), whatever the file's
+    size. Values: SSN, phone and e-mail patterns, and dates next to an identifier. Files are
     sampled (params.phi_sample_bytes, params.phi_sample_rows; a Parquet file by its footer).
     """
 

@@ -98,8 +98,13 @@ def load(files: Iterable[str], read: Reader) -> tuple[list[Pipeline], list[Probl
     pipelines: list[Pipeline] = []
     problems: list[Problem] = []
     cache: dict[str, Any] = {}
+    files = list(files)
+    present = set(files)
 
     def document(path: str) -> Any:
+        if path not in present and path not in cache:  # a template or include missing from the repository
+            problems.append(Problem(path, "is included by a pipeline but is not a file of this repository"))
+            cache[path] = None
         if path not in cache:
             cache[path] = _parse(path, read, problems)
         return cache[path]

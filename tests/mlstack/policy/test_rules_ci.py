@@ -305,3 +305,25 @@ def test_a_repository_without_ci_files_has_nothing_to_judge(tmp_path):
     (tmp_path / "README.md").write_text("# x\n")
     report = run_check(tmp_path, parse_policy({}, "p"), select=["CI"], today=TODAY)
     assert report.findings == []
+
+
+def test_a_missing_azure_step_template_is_a_finding(tmp_path):
+    project = project_for(tmp_path, "azure_devops")
+    (project / ".azure-pipelines" / "templates" / "terraform.yml").unlink()
+    assert ci_findings(project, "CI001") == [(".azure-pipelines/templates/terraform.yml", "cannot be parsed: is "
+                                              "included by a pipeline but is not a file of this repository")]
+
+
+def test_odd_shapes_never_crash_a_rule(tmp_path):
+    """Hostile or half-written pipelines give findings, never `rule could not run`."""
+    shapes = {".github/workflows/a.yml": "on: [push]\njobs: {a: {steps: null, if: 5, env: {DATABRICKS_HOST: 1}, "
+                                         "permissions: {id-token: 5}}}\n",
+              ".azure-pipelines/x.yml": "trigger: 5\nstages: [{stage: a, jobs: [{deployment: d, environment: "
+                                        "{name: prod}, strategy: {runOnce: 5}}]}]\n",
+              ".gitlab-ci.yml": "a: {script: [[[x]]], rules: [5, {if: 3}], environment: {name: [1]}, only: "
+                                "{refs: 5}}\n"}
+    for path, text in shapes.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    report = run_check(tmp_path, parse_policy({}, "p"), select=["CI"], today=TODAY)
+    assert report.findings and not any("could not run" in f.message for f in report.findings)

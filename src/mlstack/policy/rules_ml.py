@@ -20,6 +20,15 @@ def _configs(repo):
     return repo._ml_configs
 
 
+def _environment_jobs(repo):
+    """Each environment's Databricks jobs, evaluated once and shared with the TF rules."""
+    if not hasattr(repo, "_environment_jobs"):
+        from mlstack.policy.terraform_eval import environment_jobs
+
+        repo._environment_jobs = environment_jobs(repo)
+    return repo._environment_jobs
+
+
 def _deployed(repo):
     configs, _problems = _configs(repo)
     return [(env, configs[env]) for env in DEPLOYED if env in configs]
@@ -144,9 +153,9 @@ class ML104(Rule):
                               "0 < p_value_threshold < 1", path, line)
         if not repo.terraform:
             return
-        from mlstack.policy.terraform_eval import Unknown, environment_jobs, first
+        from mlstack.policy.terraform_eval import Unknown, first
 
-        jobs = [j for j in environment_jobs(repo) if j.environment == "prod"]
+        jobs = [j for j in _environment_jobs(repo) if j.environment == "prod"]
         if not jobs:
             return
         monitoring = [j for j in jobs if j.name == "monitoring"]
@@ -180,9 +189,7 @@ class ML105(Rule):
                           line)
         if not repo.terraform:
             return
-        from mlstack.policy.terraform_eval import environment_jobs
-
-        for job in environment_jobs(repo):
+        for job in _environment_jobs(repo):
             if job.environment == "prod" and _runs_sample_data(job.body):
                 yield Finding(self.id, ERROR, f"prod job `{job.name}` runs the sample_data step", job.path, job.line)
 
@@ -217,7 +224,10 @@ class ML106(Rule):
         for path in repo.files:
             if not (path.startswith("src/") and path.endswith(".py")):
                 continue
-            for example in input_examples(path, repo.read_text(path) or ""):
+            source = repo.read_text(path) or ""
+            if "input_example" not in source:
+                continue  # cannot hand one to MLflow: not worth parsing
+            for example in input_examples(path, source):
                 if not example.anonymized:
                     yield Finding(self.id, ERROR, f"input_example={example.expression} may copy patient records into "
                                   "the model", path, example.line)

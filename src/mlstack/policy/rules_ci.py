@@ -17,8 +17,7 @@ LONG_LIVED = {"DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_PASSWO
               "AWS_SECRET_ACCESS_KEY", "GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS",
               "GOOGLE_CLOUD_KEYFILE_JSON", "GCP_SA_KEY", "GCP_CREDENTIALS"}
 # Action inputs that take a stored credential instead of the job's OIDC token.
-LONG_LIVED_INPUTS = {"creds", "client-secret", "credentials_json", "aws-access-key-id", "aws-secret-access-key",
-                     "token"}
+LONG_LIVED_INPUTS = {"creds", "client-secret", "credentials_json", "aws-access-key-id", "aws-secret-access-key"}
 OIDC_AUTH_TYPES = {"github_actions": "github-oidc", "azure_devops": "azure-devops-oidc", "gitlab": "env-oidc"}
 # GitHub: expression contexts an outsider controls (a branch name, a title, an input).
 UNTRUSTED_GITHUB = re.compile(r"\$\{\{[^}]*?\b(github\.event\.[\w.\-\[\]'\"*]+|github\.head_ref|inputs\.[\w-]+)")
@@ -265,7 +264,7 @@ def _gate_words(platform: str) -> str:
 def _release_only(pipeline, job, release: str) -> bool:
     ref = f"refs/heads/{release}"
     if pipeline.platform == "github_actions":
-        if re.search(rf"github\.ref\s*==\s*'{re.escape(ref)}'", job.condition):
+        if job.condition and _github_release_guard(job.condition, ref):
             return True
         push = pipeline.triggers.get("push")
         return set(pipeline.triggers) == {"push"} and isinstance(push, dict) and push.get("branches") == [release] \
@@ -281,6 +280,20 @@ def _release_only(pipeline, job, release: str) -> bool:
     running = [str(r.get("if", "")) for r in job.rules if r.get("when") != "never"]
     branch_test = re.compile(rf"\$CI_COMMIT_(?:BRANCH|REF_NAME)\s*==\s*[\"']{re.escape(release)}[\"']")
     return bool(running) and all(branch_test.search(condition) for condition in running)
+
+
+def _github_release_guard(condition: str, ref: str) -> bool:
+    """Every way the `if:` can be true either checks the release ref or picks a non-prod environment.
+
+    `inputs.environment == 'staging' || github.ref == 'refs/heads/release'` guards prod;
+    `always() || github.ref == ...` does not.
+    """
+    expression = condition.strip()
+    if expression.startswith("${{") and expression.endswith("}}"):
+        expression = expression[3:-2]
+    ref_check = re.compile(rf"github\.ref\s*==\s*'{re.escape(ref)}'")
+    non_prod = re.compile(r"^\(?\s*inputs\.[\w-]+\s*==\s*'(?!prod|production)[\w-]+'\s*\)?$")
+    return all(ref_check.search(part) or non_prod.match(part.strip()) for part in expression.split("||"))
 
 
 @register
@@ -313,7 +326,7 @@ def _long_lived(pipeline, job) -> set[str]:
         found |= {name for name in step.env if name.upper() in LONG_LIVED}
         texts += [step.script or "", *step.env.values()]
         if pipeline.platform == "github_actions":
-            found |= {f"input `{k}`" for k in step.inputs if k in LONG_LIVED_INPUTS and k != "token"}
+            found |= {f"input `{k}`" for k in step.inputs if k in LONG_LIVED_INPUTS}
             texts += [str(v) for v in step.inputs.values()]
     for text in texts:
         for name in LONG_LIVED:

@@ -327,3 +327,18 @@ def test_odd_shapes_never_crash_a_rule(tmp_path):
         (tmp_path / path).write_text(text)
     report = run_check(tmp_path, parse_policy({}, "p"), select=["CI"], today=TODAY)
     assert report.findings and not any("could not run" in f.message for f in report.findings)
+
+
+@pytest.mark.parametrize("condition,guarded", [
+    ("github.ref == 'refs/heads/release'", True),
+    ("inputs.environment == 'staging' || github.ref == 'refs/heads/release'", True),
+    ("${{ github.ref == 'refs/heads/release' && success() }}", True),
+    ("always() || github.ref == 'refs/heads/release'", False),
+    ("inputs.environment == 'prod' || github.ref == 'refs/heads/release'", False),
+])
+def test_a_github_if_guards_prod_only_when_every_branch_of_it_does(tmp_path, condition, guarded):
+    project = project_for(tmp_path, "github_actions")
+    edit(project, ".github/workflows/rollback.yml",
+         "    if: inputs.environment == 'staging' || github.ref == 'refs/heads/release'\n", f'    if: "{condition}"\n')
+    found = ci_findings(project, "CI104")
+    assert (found == []) is guarded, found

@@ -69,6 +69,17 @@ class Params:
         ".csv", ".tsv", ".parquet", ".xlsx", ".xls", ".avro", ".orc", ".feather", ".pkl", ".pickle",
         ".h5", ".hdf5", ".sav", ".dta", ".sas7bdat", ".db", ".sqlite", ".json.gz", ".jsonl", ".npy", ".npz"])
     allowed_data_paths: list[str] = field(default_factory=lambda: ["tests/fixtures/**", "**/sample/**"])
+    # PHI (SEC303, SEC304): extra identifying column names ("name" or "name: kind"), and how much
+    # of each file is sampled. Allowed data paths are not exempt: a fixture with PHI is still PHI.
+    phi_columns: list[str] = field(default_factory=list)
+    phi_sample_bytes: int = 1024 * 1024
+    phi_sample_rows: int = 1000
+    # CI (CI104): the branch prod deploys from (None: the answers' release_branch) and prod's names.
+    release_branch: str | None = None
+    prod_environments: list[str] = field(default_factory=lambda: ["prod", "production"])
+    # ML (ML102, ML103): the least improvement a challenger needs, the widest fairness gap allowed.
+    min_champion_improvement: float = 0.0
+    max_fairness_gap: float = 0.2
 
 
 class Rule:
@@ -123,6 +134,9 @@ def register(rule: type[Rule]) -> type[Rule]:
 def all_rules() -> dict[str, type[Rule]]:
     """Every registered rule, importing the rule modules on first use."""
     from mlstack.policy import (  # noqa: F401
+        rules_ci,
+        rules_ml,
+        rules_phi,
         rules_repo,
         rules_security,
         rules_template,

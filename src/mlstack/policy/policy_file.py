@@ -20,6 +20,8 @@ from mlstack.yamlfile import did_you_mean, read_yaml_file, refuse_unknown_keys
 
 TOP_KEYS = ("version", "rules", "params")
 RULE_KEYS = ("select", "ignore", "severity", "unwaivable")
+INTEGER_PARAMS = ("max_workers", "max_data_file_bytes", "phi_sample_bytes", "phi_sample_rows")
+NUMBER_PARAMS = ("min_champion_improvement", "max_fairness_gap")
 GIT_POLICY = re.compile(r"^(?P<url>(?:https?|ssh|file)://.+?|git@.+?)//(?P<path>[^?]+)(?:\?ref=(?P<ref>.+))?$")
 
 
@@ -93,9 +95,16 @@ def _parse_params(data: Any, source: str) -> Params:
     for key, value in data.items():
         where = f"{source}: params.{key}"
         default = getattr(defaults, key)
-        if key in ("max_workers", "max_data_file_bytes"):
+        if key in INTEGER_PARAMS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInput(f"{where}: must be a whole number >= 0")
+        elif key in NUMBER_PARAMS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InvalidInput(f"{where}: must be a number >= 0")
+            value = float(value)
+        elif key == "release_branch":
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f"{where}: must be a branch name such as release")
         elif key in ("min_template_version", "latest_template_version"):
             if not isinstance(value, (str, int, float)) or isinstance(value, bool) or not str(value).strip():
                 raise InvalidInput(f"{where}: must be a version such as 0.3.0")

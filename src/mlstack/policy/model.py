@@ -23,7 +23,9 @@ FAMILIES = {
     "TPL": "template currency and drift",
     "REPO": "repository layout",
     "TF": "Terraform and Databricks jobs",
+    "CI": "CI/CD pipelines",
     "SEC": "secrets and data",
+    "ML": "ML pipeline hygiene",
     "WVR": "waivers",
 }
 DOCS_PAGE = "docs/rules.md"

@@ -113,7 +113,7 @@ def test_fairness_needs_an_attribute_and_a_gap_within_the_policy(project):
 
 
 def test_monitoring_needs_drift_thresholds_and_an_unpaused_prod_schedule(project):
-    append(project, PROD, "\nmonitoring:\n  drift:\n    p_value_threshold: 5\n")
+    edit(project, PROD, "\nmonitoring:\n", "\nmonitoring:\n  drift:\n    p_value_threshold: 5\n")
     text = (project / MODULE / "jobs.tf").read_text()
     schedule = text.index('quartz_cron_expression = var.monitoring_schedule')
     pause = text.index('pause_status           = "UNPAUSED"', schedule)

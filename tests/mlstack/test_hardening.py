@@ -124,9 +124,15 @@ def interrupting_template(root: Path, point: str, sig: signal.Signals) -> Path:
     return root
 
 
+def default_ctrl_c() -> None:
+    """In the child: Ctrl-C acts as in a terminal even when pytest itself was started with `&`,
+    which makes SIGINT ignored, and ignored signals stay ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mlstack", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, start_new_session=True)
+                          timeout=120, start_new_session=True, preexec_fn=default_ctrl_c)
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))

@@ -506,3 +506,87 @@ def validate(answers: Answers) -> list[Problem]:
         if problem and not any(_derives_from(value, earlier.value) for earlier in problems):
             problems.append(problem)
     return problems + _check_together(answers)
+
+
+# --- how the questions are presented -----------------------------------------------------
+# One line of help per question, the sections they are asked in (their order respects the
+# defaults that depend on earlier answers), and which ones are derived: offered with their
+# computed default behind one "review infrastructure details?" question, so the common path
+# stays short. Plain cookiecutter ignores all of this and asks in cookiecutter.json order.
+
+HELP: dict[str, str] = {
+    "project_name": "Human-readable name; the folder, package and resource names derive from it.",
+    "project_slug": "Repository and folder name; also names the Terraform state and experiment.",
+    "package_name": "Python package under src/ (an importable identifier).",
+    "description": "One sentence saying what the model predicts, for the README and pyproject.",
+    "owner_team": "Team that owns the model; tagged on every job, model and endpoint.",
+    "owner_email": "Address that receives job failure notifications.",
+    "read_group": "Workspace group allowed to view (not run) jobs, experiments and models.",
+    "cloud": "Cloud of the Databricks workspaces and of the Terraform state storage.",
+    "ci_platform": "Where pipelines run: deploys to staging from main, to prod from release.",
+    "repo_owner": "Organisation (GitHub, Azure DevOps) or group (GitLab) that will host the repository.",
+    "azure_devops_project": "Azure DevOps project holding the repository and pipelines.",
+    "gitlab_host": "GitLab host name, gitlab.com or your self-managed instance.",
+    "git_repo_url": "HTTPS URL of the repository; Databricks jobs check code out from it.",
+    "staging_workspace_url": "Workspace where main deploys and champion/challenger runs.",
+    "prod_workspace_url": "Workspace where release deploys; may equal staging (catalogs then differ).",
+    "dev_workspace_url": "Workspace for feature-branch runs by data scientists.",
+    "staging_sp_name": "Service principal that deploys and runs staging jobs.",
+    "prod_sp_name": "Service principal that deploys and runs prod jobs; must differ from staging's.",
+    "tfstate_azure_resource_group": "Resource group of the Terraform state storage account.",
+    "tfstate_azure_storage_account": "Storage account holding the Terraform state (3-24 lowercase letters, digits).",
+    "tfstate_azure_container": "Blob container for the Terraform state.",
+    "tfstate_s3_bucket": "S3 bucket holding the Terraform state.",
+    "tfstate_s3_region": "AWS region of the Terraform state bucket.",
+    "tfstate_gcs_bucket": "GCS bucket holding the Terraform state.",
+    "dev_branch": "Integration branch for feature work (deploys to dev).",
+    "main_branch": "Branch that deploys to staging.",
+    "release_branch": "Branch that deploys to production; push it last.",
+    "inference_schedule": "When batch scoring runs (Quartz cron: sec min hour day month weekday).",
+    "monitoring_schedule": "When drift monitoring runs (Quartz cron).",
+    "timezone": "IANA time zone the schedules are in.",
+    "catalog_dev": "Unity Catalog catalog for dev tables and models.",
+    "catalog_staging": "Unity Catalog catalog for staging tables and models.",
+    "catalog_prod": "Unity Catalog catalog for prod tables and models.",
+    "schema_name": "Schema inside each catalog for this project's tables and model.",
+    "feature_store": "Publish features as a Databricks feature table (else a plain Delta table).",
+    "model_name": "Registered model name in Unity Catalog.",
+    "experiment_name": "MLflow experiment name.",
+    "training_engine": "distributed: XGBoost on Spark over the whole history; single_node: scikit-learn on the driver.",
+    "spark_version": "Databricks Runtime ML LTS of the job clusters.",
+    "node_type": "Worker and driver node type of the job clusters.",
+    "num_workers": "Workers per job cluster (0 means a single-node cluster).",
+    "serverless": "Run jobs on serverless compute instead of job clusters.",
+    "serving": "Add a real-time model serving endpoint.",
+    "serving_workload_size": "Concurrency of the prod endpoint: Small 4, Medium 8-16, Large 16-64.",
+    "serving_scale_to_zero_prod": "Let the prod endpoint scale to zero when idle (slow first request).",
+    "python_version": "Python version of the project and its CI.",
+}
+
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Project", ("project_name", "project_slug", "package_name", "description", "owner_team",
+                 "owner_email", "read_group")),
+    ("Cloud and workspaces", ("cloud", "staging_workspace_url", "prod_workspace_url", "dev_workspace_url",
+                              "tfstate_azure_resource_group", "tfstate_azure_storage_account",
+                              "tfstate_azure_container", "tfstate_s3_bucket", "tfstate_s3_region",
+                              "tfstate_gcs_bucket")),
+    ("CI/CD", ("ci_platform", "repo_owner", "azure_devops_project", "gitlab_host", "git_repo_url",
+               "dev_branch", "main_branch", "release_branch")),
+    ("Identities", ("staging_sp_name", "prod_sp_name")),
+    ("Schedules and compute", ("inference_schedule", "monitoring_schedule", "timezone", "spark_version",
+                               "serverless", "node_type", "num_workers", "python_version")),
+    ("ML options", ("catalog_dev", "catalog_staging", "catalog_prod", "schema_name", "feature_store",
+                    "model_name", "experiment_name", "training_engine", "serving", "serving_workload_size",
+                    "serving_scale_to_zero_prod")),
+)
+
+# Answers with a good computed or conventional default: asked only on "review infrastructure details".
+DERIVED: frozenset[str] = frozenset({
+    "project_slug", "package_name", "read_group", "dev_workspace_url",
+    "tfstate_azure_resource_group", "tfstate_azure_storage_account", "tfstate_azure_container",
+    "tfstate_s3_bucket", "tfstate_s3_region", "tfstate_gcs_bucket",
+    "git_repo_url", "dev_branch", "main_branch", "release_branch",
+    "inference_schedule", "monitoring_schedule", "timezone", "spark_version", "node_type", "num_workers",
+    "python_version", "catalog_dev", "catalog_staging", "catalog_prod", "schema_name", "model_name",
+    "experiment_name",
+})

@@ -75,34 +75,11 @@ def main_options(
     """Scaffold, upgrade and govern standardized machine-learning repositories."""
 
 
-class PromptAsker:
-    """Ask one question on the terminal; re-ask until the template's rule accepts the answer."""
+def terminal_asker():
+    """The terminal prompts, imported on first use (mlstack.prompts) so --help stays fast."""
+    from mlstack.prompts import PromptAsker
 
-    def ask(self, question, default, check):
-        if question.is_bool:
-            while True:
-                value = typer.confirm(question.prompt, default=bool(default))
-                problem = check(value)
-                if not problem:
-                    return value
-                typer.echo(f"error: {question.key}: {problem}", err=True)
-
-        def validate(text: str) -> str:
-            from mlstack.answers import shown_value
-
-            text = text.strip()
-            if question.choices and text not in question.choices:
-                raise typer.BadParameter(f"{question.key}={shown_value(text)}: choose one of "
-                                         f"{', '.join(question.choices)}")
-            problem = check(text)
-            if problem:
-                raise typer.BadParameter(f"{question.key}={shown_value(text)}: {problem}")
-            return text
-
-        text = question.prompt
-        if question.choices:
-            text = f"{text} ({'/'.join(question.choices)})"
-        return typer.prompt(text, default=str(default), value_proc=validate)
+    return PromptAsker()
 
 
 @app.command()
@@ -115,22 +92,40 @@ def init(
     ref: RefOption = None,
     trust: TrustOption = False,
     defaults: Path | None = typer.Option(None, "--defaults", help="Organisation defaults file (defaults + locked)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Resolve and check the answers, list the files "
+                                                          "that would be written, and write nothing."),
 ) -> None:
     """Create a new ML project from the template."""
-    from mlstack.commands.init import describe, init_project
+    from mlstack.commands.init import describe, describe_plan, init_project
 
     result = run(lambda: init_project(
         output_dir, template_spec=template, ref=ref, trust=trust, set_options=set_ or [],
-        answers_file=answers_file, asker=None if no_input else PromptAsker(), org_defaults=defaults))
-    echo_lines(describe(result))
+        answers_file=answers_file, asker=None if no_input else terminal_asker(), org_defaults=defaults,
+        dry_run=dry_run))
+    echo_lines(describe_plan(result) if dry_run else describe(result))
 
 
 @app.command()
-def questions(template: TemplateOption = None, ref: RefOption = None) -> None:
-    """List the template's questions with their defaults (keys for --set and answers files)."""
-    from mlstack.commands.questions import describe, template_questions
+def questions(
+    template: TemplateOption = None,
+    ref: RefOption = None,
+    trust: TrustOption = False,
+    format_: str = typer.Option("text", "--format", help="text (to read), yaml (a fill-in answers file) or json."),
+) -> None:
+    """List the template's questions with their resolved defaults (keys for --set and answers files)."""
+    from mlstack.commands.questions import FORMATS, answers_file, as_json, describe, template_questions
+    from mlstack.errors import InvalidInput
 
-    echo_lines(describe(run(lambda: template_questions(template, ref))))
+    def listing():
+        if format_ not in FORMATS:
+            raise InvalidInput(f"--format {format_[:40]!r}: must be one of {', '.join(FORMATS)}")
+        return template_questions(template, ref, trust=trust)
+
+    result = run(listing)
+    if format_ == "text":
+        echo_lines(describe(result))
+    else:
+        typer.echo(answers_file(result) if format_ == "yaml" else as_json(result), nl=False)
 
 
 @app.command()
@@ -255,7 +250,7 @@ def update(
         return
 
     def body():
-        with plan_update(project, to=to, set_options=set_ or [], asker=None if no_input else PromptAsker(),
+        with plan_update(project, to=to, set_options=set_ or [], asker=None if no_input else terminal_asker(),
                          preview=dry_run, trust=trust, template_spec=template) as plan:
             return preview_update(plan) if dry_run else apply_update(plan, branch=branch)
 
@@ -305,7 +300,7 @@ def link(
 
     result = run(lambda: link_project(project, template_spec=template, ref=ref, trust=trust,
                                       answers_file=answers_file, set_options=set_ or [],
-                                      asker=None if no_input else PromptAsker()))
+                                      asker=None if no_input else terminal_asker()))
     echo_lines(describe(result))
 
 

@@ -60,8 +60,10 @@ def test_locked_answer_repeated_with_the_same_value_is_fine(tmp_path, org_file):
 def test_locked_questions_are_not_asked(tmp_path, org_file):
     result = runner.invoke(app, ["init", "-o", str(tmp_path / "o"), "--defaults", str(org_file)], input="\n" * 60)
     assert result.exit_code == 0, result.output
-    assert "Cloud (" not in result.output and "CI/CD platform" not in result.output
-    assert "GCS bucket" in result.output  # the locked cloud still drives the conditional questions
+    assert "1. azure" not in result.output and "CI/CD platform" not in result.output  # cloud is not offered
+    # The locked cloud still drives the conditional questions: the summary holds GCS's, not the others'.
+    assert "tfstate_gcs_bucket" in result.output and "tfstate_s3_bucket" not in result.output
+    assert "tfstate_azure_storage_account" not in result.output
 
 
 def test_settings_file_points_at_the_org_defaults(tmp_path, org_file, monkeypatch):

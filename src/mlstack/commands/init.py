@@ -21,6 +21,54 @@ class InitResult:
     template_version: str
     answers: dict[str, Any]
     user_keys: list[str]
+    planned: list[str] | None = None  # a dry run's files (relative paths); None when created
+
+
+def plan_project(template: Template, answers: dict[str, Any], meta: dict[str, Any],
+                 output_dir: Path) -> tuple[Path, list[str]]:
+    """The destination and the files init would write there, rendered in a scratch folder.
+
+    No template code runs (mlstack applies the template's declared effects itself, as the
+    `diff` preview does), and the destination is checked as a real init would check it.
+    """
+    import shutil
+    import tempfile
+
+    from mlstack.errors import DestinationExists, InvalidInput
+    from mlstack.render import is_empty_or_missing, render_into_temp
+
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InvalidInput(f"--output-dir {one_line(str(output_dir))} is a file, not a directory; name a folder")
+    destination = output_dir / str(answers["project_slug"])
+    if not is_empty_or_missing(destination):
+        raise DestinationExists(f"{destination} already exists and is not empty; "
+                                "choose another --output-dir or project_slug")
+    scratch = Path(tempfile.mkdtemp(prefix="mlstack-dry-run-"))
+    try:
+        _workdir, rendered = render_into_temp(template, answers, meta, scratch, run_hooks=False)
+        files = sorted(str(f.relative_to(rendered)) for f in rendered.rglob("*") if f.is_file())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return destination, files
+
+
+def describe_plan(result: InitResult) -> list[str]:
+    """What `init --dry-run` prints: the files per folder that would be written, then the answers."""
+    from collections import defaultdict
+
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    for path in result.planned or []:
+        folder, _, name = path.rpartition("/")
+        by_folder[folder].append(name)
+    lines = [f"Dry run: nothing was written. `mlstack init` would create {result.project} "
+             f"({len(result.planned or [])} files) from template {result.template_version}:"]
+    for folder in sorted(by_folder):
+        lines.append(f"  {one_line(folder or '.')}/  ({len(by_folder[folder])})")
+        lines += [f"      {one_line(name)}" for name in by_folder[folder]]
+    lines += ["", "Answers (* = you set it):"]
+    chosen = set(result.user_keys)
+    lines += [f"  {'*' if key in chosen else ' '} {key}: {one_line(str(value))}" for key, value in result.answers.items()]
+    return lines
 
 
 def gather_provided(set_options: list[str], answers_file: Path | None) -> Provided:
@@ -41,14 +89,25 @@ def init_project(
     answers_file: Path | None = None,
     asker: Asker | None = None,
     org_defaults: Path | None = None,
+    dry_run: bool = False,
 ) -> InitResult:
-    """Generate a project under output_dir; `asker` None means --no-input."""
+    """Generate a project under output_dir; `asker` None means --no-input.
+
+    With dry_run everything is resolved, checked and rendered in a scratch folder that is
+    removed again; the result lists the files (`planned`) and output_dir is left untouched.
+    """
     provided = gather_provided(set_options or [], answers_file)
     with open_template(template_spec, ref, trust=trust) as template:
         org = find_org_defaults(org_defaults, template.path)
         if org is not None:
             provided.add_org_defaults(org.defaults, org.locked, org.source)
-        resolved = resolve_answers(template.context, load_contract(template), provided, asker)
+        resolved = resolve_answers(template.context, load_contract(template), provided, asker,
+                                   confirm="Show what would be created?" if dry_run else "Create the project?")
+        if dry_run:
+            project, planned = plan_project(template, resolved.answers, generation_meta(
+                template, resolved.user_keys, git_init=False), output_dir.resolve())
+            return InitResult(project, template.source, template.version, resolved.answers, resolved.user_keys,
+                              planned)
         project = render_project(template, resolved.answers, generation_meta(template, resolved.user_keys),
                                  output_dir.resolve())
         return InitResult(project, template.source, template.version, resolved.answers, resolved.user_keys)

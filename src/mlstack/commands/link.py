@@ -111,7 +111,7 @@ def link_project(
 
     with open_template(decided, ref) as template:
         resolved = resolve_answers(template.context, load_contract(template), provided,
-                                   None if source is not None else asker)
+                                   None if source is not None else asker, confirm="Link with these answers?")
         if source is not None and source.user_set is not None:
             user_keys = sorted(set(source.user_set) | set(overrides))
         else:

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, make_template_repo, project_files
-from mlstack.answers import questions_of
+from mlstack.answers import asking_order, questions_of
 from mlstack.cli import app
 from mlstack.errors import DESTINATION_EXISTS, INVALID_INPUT, TEMPLATE_ERROR, UNTRUSTED_TEMPLATE
 from mlstack.template import load_contract, open_template
@@ -28,21 +28,33 @@ def recorded(project: Path) -> dict:
 
 
 def prompt_input(overrides: dict[str, str]) -> tuple[str, list[str]]:
-    """Terminal input answering `overrides` and accepting every other default, plus the keys asked."""
+    """Terminal input answering `overrides` and accepting every other default, plus the keys asked.
+
+    The interview asks by section, the derived answers only after "review infrastructure
+    details?" (answered yes when an override is a derived one), then confirms the summary.
+    """
     with open_template() as template:
         contract = load_contract(template)
+        questions = asking_order(questions_of(template.context, contract))
         answers: dict = {}
-        lines, asked = [], []
         for question in questions_of(template.context):
             value = overrides.get(question.key)
             answers[question.key] = value if value is not None else (
                 question.choices[0] if question.choices else question.raw_default)
-            if question.is_bool and question.key not in overrides:
-                answers[question.key] = question.raw_default
-            if not contract.is_asked(question.key, answers):
-                continue
-            asked.append(question.key)
-            lines.append("" if value is None else str(value))
+        review = any(q.derived for q in questions if q.key in overrides)
+        lines, asked = [], []
+        for derived in (False, True):
+            if derived:
+                lines.append("y" if review else "")
+                if not review:
+                    break
+            for question in questions:
+                if question.derived != derived or not contract.is_asked(question.key, answers):
+                    continue
+                asked.append(question.key)
+                value = overrides.get(question.key)
+                lines.append("" if value is None else str(value))
+        lines.append("")  # create? [Y/n]
     return "\n".join(lines) + "\n", asked
 
 

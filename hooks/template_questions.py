@@ -552,7 +552,7 @@ HELP: dict[str, str] = {
     "feature_store": "Publish features as a Databricks feature table (else a plain Delta table).",
     "model_name": "Registered model name in Unity Catalog.",
     "experiment_name": "MLflow experiment name.",
-    "training_engine": "distributed: XGBoost on Spark over the whole history; single_node: scikit-learn on the driver.",
+    "training_engine": "single_node suits training tables that fit in the driver's memory.",
     "spark_version": "Databricks Runtime ML LTS of the job clusters.",
     "node_type": "Worker and driver node type of the job clusters.",
     "num_workers": "Workers per job cluster (0 means a single-node cluster).",

@@ -305,9 +305,10 @@ def default_answers(context: Mapping[str, Any], contract: Any, provided: Provide
 
 def summary_rows(questions: list[Question], answers: Mapping[str, Any], contract: Any,
                  user_keys: Iterable[str]) -> list[tuple[Question, Any, bool]]:
-    """(question, answer, derived?) for each question that applies, in asking order."""
+    """(question, answer, derived?) for each question that applies, in asking order; an answer
+    is derived when it is computed from others and nobody changed it."""
     chosen = set(user_keys)
-    return [(q, answers[q.key], q.key not in chosen)
+    return [(q, answers[q.key], q.derived and q.key not in chosen)
             for q in asking_order(questions) if contract is None or contract.is_asked(q.key, answers)]
 
 
@@ -367,8 +368,8 @@ class Interview:
             number = self.asker.pick("Change which answer (number)?", len(rows))
             question = rows[number - 1][0]
             if question.key not in self.settable:
-                self.asker.show([f"{question.key} is set by {'--set/--answers-file' if question.key in self.fixed else 'your organisation'}; "
-                                 "it cannot be changed here"])
+                by = "--set or --answers-file" if question.key in self.fixed else "your organisation (locked)"
+                self.asker.show([f"{question.key} is set by {by}; it cannot be changed here"])
                 continue
             self.ask(question)
 
@@ -376,7 +377,7 @@ class Interview:
 def summary_lines(rows: list[tuple[Question, Any, bool]]) -> list[str]:
     """The numbered table of answers shown before creating; derived answers are marked."""
     width = max((len(q.key) for q, _, _ in rows), default=0)
-    lines = ["", "Summary (* = derived default):"]
+    lines = ["", "Summary (* = derived from the answers above it):"]
     for number, (question, value, derived) in enumerate(rows, 1):
         shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
         lines.append(f"  {number:>2}. {question.key:<{width}}  {'*' if derived else ' '} {shown}")

@@ -6,6 +6,7 @@ of input raise click's Abort, which the CLI turns into exit 130 with nothing wri
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Callable
@@ -13,8 +14,7 @@ from typing import Any
 
 import typer
 
-from mlstack.answers import TRUE_WORDS, FALSE_WORDS, Question, shown_value
-from mlstack.yamlfile import did_you_mean
+from mlstack.answers import FALSE_WORDS, TRUE_WORDS, Question, shown_value
 
 
 def use_colour() -> bool:
@@ -43,8 +43,10 @@ def match_choice(text: str, choices: list[str]) -> tuple[str | None, str]:
         return starting[0], ""
     if len(starting) > 1:
         return None, f"{shown_value(text)} could be {', '.join(starting)}; type more of it"
-    return None, (f"{shown_value(text)} is not one of {', '.join(choices)}"
-                  f"{did_you_mean(lowered[:100], [c.lower() for c in choices])}")
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(lowered[:100], list(by_lower), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    return None, f"{shown_value(text)} is not one of {', '.join(choices)}{hint}"
 
 
 class PromptAsker:

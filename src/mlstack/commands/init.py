@@ -67,7 +67,8 @@ def describe_plan(result: InitResult) -> list[str]:
         lines += [f"      {one_line(name)}" for name in by_folder[folder]]
     lines += ["", "Answers (* = you set it):"]
     chosen = set(result.user_keys)
-    lines += [f"  {'*' if key in chosen else ' '} {key}: {one_line(str(value))}" for key, value in result.answers.items()]
+    lines += [f"  {'*' if key in chosen else ' '} {key}: {one_line(str(value))}"
+              for key, value in result.answers.items()]
     return lines
 
 

@@ -79,6 +79,7 @@ def test_interactive_prompts_ask_only_the_chosen_clouds_storage(tmp_path):
     assert "Terraform state: S3 bucket" in result.output
     assert "Azure storage account" not in result.output and "GCS bucket" not in result.output
     assert "Azure DevOps project" not in result.output
+    assert "\x1b[" not in result.output  # no colour when the output is not a terminal
     project = tmp_path / "clinic-flow"
     assert 'bucket       = "clinic-state"' in (project / "terraform/backends/aws/staging.hcl").read_text()
     assert set(recorded(project)["user_set"]) == {"project_name", "cloud", "tfstate_s3_bucket"}

@@ -107,3 +107,11 @@ def test_dry_run_refuses_invalid_answers_and_an_existing_destination(tmp_path):
     taken = invoke("init", "--dry-run", "--no-input", "-o", str(out))
     assert taken.exit_code != 0 and "already exists" in taken.output
     assert [p.name for p in (out / "maternal-health-risk").iterdir()] == ["mine.txt"]
+
+
+def test_interactive_dry_run_asks_then_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["init", "--dry-run", "-o", str(out)], input="\n" * 40, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Show what would be created? [Y/n]" in result.output and "Dry run: nothing was written" in result.output
+    assert not out.exists()

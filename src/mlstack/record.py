@@ -53,7 +53,7 @@ def carry_answers(
     (--set) win, and questions new in this version are asked (`asker`) or take their default
     when it is valid; with no asker an invalid default fails, naming the question.
     """
-    questions = questions_of(context)
+    questions = questions_of(context, contract)
     by_key = {q.key: q for q in questions}
     check_known_keys(overrides, questions, dict.fromkeys(overrides, "--set"))
     render = _default_renderer(context)

@@ -1,9 +1,11 @@
-"""Summarise any table for `make adopt-table`: one aggregation for every column's statistics.
+"""Summarise any table for `make adopt-table`: one aggregation pass for every column.
 
-A second, small aggregation then lists the values of the columns that turned out to have few
-(at most MAX_CATEGORIES): their sets are bounded, so collecting them cannot exhaust memory,
-whereas asking every column for its values in the first pass could (an id column has millions).
-Only these summaries reach the driver.
+The pass counts, ranges and measures every column and, on Spark 4.1+ (runtime 18), keeps a
+bounded frequent-items sketch per column (`approx_top_k`, exact while a column has fewer
+distinct values than the sketch tracks), so the few values of a categorical column come back
+in the same pass while an id column with millions of values costs no more memory than one
+with ten. Older Sparks lack the sketch: there a second, small aggregation lists the values of
+the columns that turned out to have at most MAX_CATEGORIES. Only summaries reach the driver.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 
 # approx_count_distinct's relative standard deviation: exact in practice below a few hundred values.
 DISTINCT_RSD = 0.02
+# Items each column's frequent-items sketch tracks: its memory bound, and the count below which
+# the items it returns are exact (far above MAX_CATEGORIES).
+SKETCH_ITEMS = 1000
 _LISTABLE = ("string", "integer", "double", "boolean")
 
 
@@ -42,7 +47,14 @@ def profile_for_adoption(df: DataFrame, key: str, label: str) -> TableSummary:
         expressions.append(F.avg(column(label).cast("double")).alias("label_mean"))
     for index, name in enumerate(names):
         expressions.extend(_statistics(column(name), families[name], index))
-    row = df.agg(*expressions).collect()[0].asDict()
+    sketched = has_value_sketch(df)
+    sketches = [
+        F.call_function("approx_top_k", _reading(column(name), families[name]),
+                        F.lit(MAX_CATEGORIES + 1), F.lit(SKETCH_ITEMS)).alias(f"v{index}")
+        for index, name in enumerate(names)
+        if sketched and families[name] in _LISTABLE
+    ]
+    row = df.agg(*expressions, *sketches).collect()[0].asDict()
 
     listable = [
         (index, name)
@@ -50,9 +62,14 @@ def profile_for_adoption(df: DataFrame, key: str, label: str) -> TableSummary:
         if families[name] in _LISTABLE and (row.get(f"d{index}") or 0) <= MAX_CATEGORIES
     ]
     values: dict[str, tuple[Any, ...]] = {}
-    if listable:
+    if listable and sketched:
+        for index, name in listable:
+            items = [entry["item"] for entry in row[f"v{index}"] if entry["item"] is not None]
+            values[name] = tuple(_plain(item) for item in sorted(items))
+    elif listable:
         sets = df.agg(
-            *(F.sort_array(F.collect_set(column(name))).alias(f"v{index}") for index, name in listable)
+            *(F.sort_array(F.collect_set(_reading(column(name), families[name]))).alias(f"v{index}")
+              for index, name in listable)
         ).collect()[0]
         values = {name: tuple(_plain(v) for v in sets[f"v{index}"]) for index, name in listable}
 
@@ -78,6 +95,11 @@ def profile_for_adoption(df: DataFrame, key: str, label: str) -> TableSummary:
     )
 
 
+def has_value_sketch(df: DataFrame) -> bool:
+    """Whether this Spark has approx_top_k (4.1+), asked of the catalog so nothing logs an error."""
+    return df.sparkSession.catalog.functionExists("approx_top_k")
+
+
 def _statistics(value: Column, family: str, index: int) -> list[Column]:
     """The aggregations of one column, aliased by its position (names may hold any character)."""
     from pyspark.sql import functions as F
@@ -85,7 +107,7 @@ def _statistics(value: Column, family: str, index: int) -> list[Column]:
     missing = value.isNull()
     if family == "double":
         missing = missing | F.isnan(value)  # NaN is a missing reading, as in the data contract
-        value = F.when(~F.isnan(value), value)
+    value = _reading(value, family)
     expressions = [F.sum(F.when(missing, 1).otherwise(0)).alias(f"n{index}")]
     if family in ("string", "integer", "double", "boolean", "date", "timestamp"):
         expressions.append(F.approx_count_distinct(value, DISTINCT_RSD).alias(f"d{index}"))
@@ -102,6 +124,13 @@ def _statistics(value: Column, family: str, index: int) -> list[Column]:
             F.avg(F.when(value.isNotNull(), F.instr(value, " ") > 0).cast("double")).alias(f"sp{index}"),
         ]
     return expressions
+
+
+def _reading(value: Column, family: str) -> Column:
+    """The column as a reading: NaN in a double column is missing, as in the data contract."""
+    from pyspark.sql import functions as F
+
+    return F.when(~F.isnan(value), value) if family == "double" else value
 
 
 def _plain(value: Any) -> Any:

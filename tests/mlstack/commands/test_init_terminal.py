@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -27,6 +28,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def own_terminal() -> None:
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # A pytest started in the background (`&`) ignores SIGINT, and an ignored signal survives
+    # exec: give mlstack the default a shell would, or Ctrl-C could never reach it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Terminal:
@@ -77,11 +81,29 @@ class Terminal:
     def type(self, line: str) -> None:
         os.write(self.master, line.encode() + b"\r")
 
-    def wait(self) -> int:
+    def interrupt(self, presses: int = 3, patience: float = 10) -> None:
+        """Press Ctrl-C, again if mlstack is still there after `patience` seconds, as a person would.
+
+        Under heavy load a single ^C at a prompt was once seen echoed but not delivered (a kill
+        -INT then worked): the press is repeated rather than the test hanging; see the note on
+        issue 17."""
+        for _ in range(presses):
+            os.write(self.master, b"\x03")  # the terminal turns it into SIGINT for the foreground group
+            deadline = time.monotonic() + patience
+            while time.monotonic() < deadline and self.process.poll() is None:
+                self.read(0.2)
+            if self.process.poll() is not None:
+                return
+
+    def wait(self, timeout: float = 120) -> int:
+        deadline = time.monotonic() + timeout
         while self.read(0.2):
             if self.process.poll() is not None and not select.select([self.master], [], [], 0.2)[0]:
                 break
-        code = self.process.wait(timeout=120)
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError(f"mlstack still runs after {timeout}s; the terminal shows:\n{self.text[-2000:]}")
+        code = self.process.wait(timeout=timeout)
         os.close(self.master)
         return code
 
@@ -184,6 +206,6 @@ def test_ctrl_c_at_a_prompt_leaves_nothing_and_exits_130(tmp_path):
         assert terminal.next_prompt() is not None
         terminal.type(answer)
     assert terminal.next_prompt() is not None
-    os.write(terminal.master, b"\x03")  # the terminal turns it into SIGINT for the foreground group
+    terminal.interrupt()
     assert terminal.wait() == INTERRUPTED
     assert "interrupted" in terminal.text and not (tmp_path / "out").exists()

@@ -84,9 +84,10 @@ class Terminal:
     def interrupt(self, presses: int = 3, patience: float = 10) -> None:
         """Press Ctrl-C, again if mlstack is still there after `patience` seconds, as a person would.
 
-        Under heavy load a single ^C at a prompt was once seen echoed but not delivered (a kill
-        -INT then worked): the press is repeated rather than the test hanging; see the note on
-        issue 17."""
+        A ^C typed the instant a prompt appears can land between CPython's input() printing the
+        prompt and blocking in read(): the handler runs, but nothing checks it until the read
+        returns (a bare `input()` loop on a pty shows the same under load). A person is never
+        that fast; this test is, so it presses again instead of hanging."""
         for _ in range(presses):
             os.write(self.master, b"\x03")  # the terminal turns it into SIGINT for the foreground group
             deadline = time.monotonic() + patience

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -55,3 +56,9 @@ def make_template_repo(destination: Path, tag: str | None = None) -> Path:
     if tag:
         git(destination, "tag", tag)
     return destination
+
+
+def default_ctrl_c() -> None:
+    """In a child, before exec: Ctrl-C acts as in a terminal even when pytest itself was started
+    with `&`, which makes SIGINT ignored, and ignored signals stay ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers import REPO_ROOT, copy_template
+from helpers import REPO_ROOT, copy_template, default_ctrl_c
 from mlstack import errors
 from mlstack.cli import app
 
@@ -122,12 +122,6 @@ def interrupting_template(root: Path, point: str, sig: signal.Signals) -> Path:
     text = hook.read_text()
     hook.write_text(line + text if where == "start" else text + "\n" + line)
     return root
-
-
-def default_ctrl_c() -> None:
-    """In the child: Ctrl-C acts as in a terminal even when pytest itself was started with `&`,
-    which makes SIGINT ignored, and ignored signals stay ignored across exec."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ import os
 import pty
 import re
 import select
-import signal
 import subprocess
 import sys
 import termios
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers import default_ctrl_c
 from mlstack.errors import INTERRUPTED
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -28,9 +28,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def own_terminal() -> None:
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    # A pytest started in the background (`&`) ignores SIGINT, and an ignored signal survives
-    # exec: give mlstack the default a shell would, or Ctrl-C could never reach it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    default_ctrl_c()
 
 
 class Terminal:

@@ -109,7 +109,7 @@ __HISTORY__
       keys.forEach(key => {
         const td = el("td");
         const text = String(cellValue(row, key));
-        if (key === "request_url" && /^https?:\/\//.test(text)) {
+        if (key === "request_url" && /^https?:\\/\\//.test(text)) {
           const link = el("a", text);
           link.href = text;
           link.rel = "noopener noreferrer";

@@ -137,13 +137,24 @@ def store_snapshot(directory: Path, document: dict[str, Any]) -> Path:
         for attempt in range(100):
             target = directory / snapshot_name(document["generated_at"], attempt)
             try:
-                os.link(staged, target)  # fails if the name is taken: a stored run is never replaced
+                _publish(Path(staged), target)
                 return target
             except FileExistsError:
                 continue
         raise InvalidInput(f"--history {directory}: 100 runs stored in the same second; try again")
     finally:
         Path(staged).unlink(missing_ok=True)
+
+
+def _publish(staged: Path, target: Path) -> None:
+    """Give the written file its name, failing with FileExistsError if the name is taken."""
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: claim the name first, then move the content in
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        os.replace(staged, target)
 
 
 def load_history(directory: Path, limit: int = HISTORY_LIMIT) -> History:

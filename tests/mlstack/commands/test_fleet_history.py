@@ -91,6 +91,17 @@ def test_a_run_in_the_same_second_never_replaces_a_stored_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [first.name, second.name, third.name]  # no temp left
 
 
+def test_without_hard_links_a_run_still_never_replaces_a_stored_one(tmp_path, monkeypatch):
+    def no_links(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("mlstack.fleet_history.os.link", no_links)
+    first = store_snapshot(tmp_path, report_document(fleet_at("2026-12-01", OCTOBER)))
+    second = store_snapshot(tmp_path, report_document(fleet_at("2026-12-01", NOVEMBER)))
+    assert second.name.endswith("_01.json") and len(load_history(tmp_path).snapshots) == 2
+    assert json.loads(first.read_text())["repos"][0]["failing_rules"] == ["SEC301"]
+
+
 def test_malformed_and_foreign_files_are_skipped_with_one_line_each(tmp_path):
     store_snapshot(tmp_path, report_document(fleet_at("2026-10-01", OCTOBER)))
     foreign = {"empty.json": b"", "list.json": b"[1, 2]", "state.json": b'{"schema": 1, "repos": {}}',

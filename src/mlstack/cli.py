@@ -202,9 +202,20 @@ def fleet_report_command(
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: one per core)."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where git URLs are cloned."),
     fail_on_policy: bool = typer.Option(False, "--fail-on-policy", help="Exit 1 when any repository fails."),
+    history: Path | None = typer.Option(None, "--history", help="Keep this run's JSON in DIR; the HTML "
+                                        "dashboard charts the stored runs over time.", metavar="DIR"),
+    state: Path | None = typer.Option(None, "--state", help="Add rollout columns from a fleet update state file.",
+                                      metavar="FILE"),
 ) -> None:
     """Check many repositories in parallel and produce one table (terminal, JSON, CSV or HTML)."""
-    from mlstack.commands.fleet import RENDERERS, describe, fleet_report, read_targets
+    from mlstack.commands.fleet import (
+        RENDERERS,
+        apply_rollout_state,
+        describe,
+        fleet_report,
+        read_rollout_state,
+        read_targets,
+    )
     from mlstack.policy.policy_file import load_policy
 
     def body() -> int:
@@ -213,7 +224,19 @@ def fleet_report_command(
         if output_format not in RENDERERS:
             raise InvalidInput(f"--format {output_format!r}: choose one of {', '.join(RENDERERS)}")
         targets = read_targets(repos or [], from_file)
+        entries = read_rollout_state(state) if state is not None else None
+        if history is not None and history.exists() and not history.is_dir():
+            raise InvalidInput(f"--history {history}: not a directory (name a folder for the stored runs)")
         report = fleet_report(targets, load_policy(policy), cache_dir=cache_dir, jobs=jobs)
+        if entries is not None:
+            apply_rollout_state(report, entries)
+        if history is not None:
+            from mlstack.commands.fleet import report_document
+            from mlstack.fleet_history import record_run
+
+            report.history = record_run(history, report_document(report))
+            for warning in report.history.warnings:
+                typer.echo(warning, err=True)
         text = describe(report, output_format)
         if output:
             output.write_text(text, encoding="utf-8")

@@ -1,12 +1,17 @@
-"""The fleet report as one self-contained HTML file: sortable table, per-repo detail, version chart.
+"""The fleet report as one self-contained HTML file: sortable table, per-repo detail, charts.
 
-No external assets (it must open offline and be attachable to an audit). Data is embedded as
-JSON and only ever inserted with textContent, so repository content cannot inject markup.
+Charts: repositories per template version (share of the fleet), rollout outcomes (with a
+state file), levels reached, and with `--history` the same over time plus the most-failed
+rules. No external assets (it must open offline and be attachable to an audit). Data is
+embedded as JSON and only ever inserted with textContent / setAttribute, so repository
+content cannot inject markup; the few server-rendered parts are html.escape'd.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import re
 
 from mlstack.commands.fleet import FleetReport
 
@@ -39,6 +44,10 @@ PAGE = """<!DOCTYPE html>
   .sev-error { color: #cf222e; } .sev-warning { color: #9a6700; } .sev-info { color: #5a6472; }
   #filter { margin-bottom: .5rem; padding: .3rem .5rem; width: 18rem; }
   svg text { font: 12px system-ui, sans-serif; fill: #1d2530; }
+  .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem 1rem; }
+  .legend span { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
+  .history-charts { display: flex; flex-wrap: wrap; gap: 2rem; }
+  #history-rules { width: auto; }
 </style>
 </head>
 <body>
@@ -47,18 +56,15 @@ PAGE = """<!DOCTYPE html>
 <div class="cards">__CARDS__</div>
 <h2>Template versions across the fleet</h2>
 __CHART__
+__ROLLOUT__
+__LEVELS__
+__HISTORY__
 <h2>Repositories</h2>
 <input id="filter" type="search" placeholder="Filter repositories" aria-label="Filter repositories">
 <div class="layout">
   <div>
     <table id="fleet-table">
-      <thead><tr>
-        <th data-key="repo">Repository</th><th data-key="template_version">Template</th>
-        <th data-key="behind">Behind</th><th data-key="outcome">Outcome</th>
-        <th data-key="errors">Errors</th><th data-key="warnings">Warnings</th><th data-key="drift">Drift</th>
-        <th data-key="failing_rules">Failing rules</th><th data-key="active_waivers">Waivers</th>
-        <th data-key="expired_waivers">Expired</th>
-      </tr></thead>
+      <thead><tr>__HEADERS__</tr></thead>
       <tbody></tbody>
     </table>
   </div>
@@ -72,6 +78,8 @@ __CHART__
   const tbody = document.querySelector("#fleet-table tbody");
   const detail = document.getElementById("detail");
   const filter = document.getElementById("filter");
+  const keys = Array.from(document.querySelectorAll("#fleet-table th"), th => th.dataset.key);
+  const PALETTE = ["#4a7bd0", "#e0a526", "#3fa36b", "#c4566b", "#8a63c9", "#2aa3b5", "#b07a3c", "#7c8896"];
   let sortKey = "repo", ascending = true, selected = null;
 
   function cellValue(row, key) {
@@ -98,9 +106,17 @@ __CHART__
       const tr = el("tr");
       tr.dataset.repo = row.repo;
       if (row.repo === selected) tr.classList.add("selected");
-      ["repo", "template_version", "behind", "outcome", "errors", "warnings", "drift", "failing_rules",
-       "active_waivers", "expired_waivers"].forEach(key => {
-        const td = el("td", String(cellValue(row, key)));
+      keys.forEach(key => {
+        const td = el("td");
+        const text = String(cellValue(row, key));
+        if (key === "request_url" && /^https?:\\/\\//.test(text)) {
+          const link = el("a", text);
+          link.href = text;
+          link.rel = "noopener noreferrer";
+          td.appendChild(link);
+        } else {
+          td.textContent = text;
+        }
         if (key === "outcome") td.className = "outcome-" + row.outcome;
         tr.appendChild(td);
       });
@@ -145,6 +161,85 @@ __CHART__
   }));
   filter.addEventListener("input", render);
   render();
+
+  const historyData = document.getElementById("fleet-history");
+  if (historyData) showHistory(JSON.parse(historyData.textContent));
+
+  function svgNode(tag, attributes, text) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.entries(attributes || {}).forEach(([name, value]) => node.setAttribute(name, String(value)));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  // One stacked bar per snapshot (oldest left); a segment per name in `order`, colour by position.
+  function stackedChart(svgId, snapshots, field, order, attribute) {
+    const svg = document.getElementById(svgId);
+    const bar = 16, gap = 6, plot = 160, left = 36, top = 8;
+    const most = Math.max(1, ...snapshots.map(s => s.repos));
+    svg.setAttribute("width", left + snapshots.length * (bar + gap) + 10);
+    svg.setAttribute("height", top + plot + 36);
+    svg.appendChild(svgNode("text", {x: 0, y: top + 10}, String(most)));
+    svg.appendChild(svgNode("text", {x: 0, y: top + plot}, "0"));
+    snapshots.forEach((snapshot, index) => {
+      const x = left + index * (bar + gap);
+      const group = svgNode("g", {"class": "snapshot", "data-at": snapshot.at, "data-repos": snapshot.repos});
+      group.appendChild(svgNode("title", {}, snapshot.at + ": " + snapshot.repos + " repositories"));
+      let y = top + plot;
+      order.forEach((name, position) => {
+        const count = snapshot[field][name] || 0;
+        if (!count) return;
+        const height = plot * count / most;
+        y -= height;
+        const segment = svgNode("rect", {"class": "segment", x: x, y: y, width: bar, height: height,
+                                         fill: PALETTE[position % PALETTE.length], ["data-" + attribute]: name,
+                                         "data-count": count});
+        segment.appendChild(svgNode("title", {}, name + ": " + count + " of " + snapshot.repos + " ("
+          + Math.round(100 * count / Math.max(1, snapshot.repos)) + "%) on " + snapshot.at));
+        group.appendChild(segment);
+      });
+      svg.appendChild(group);
+    });
+    if (snapshots.length) {
+      svg.appendChild(svgNode("text", {x: left, y: top + plot + 16}, snapshots[0].at.slice(0, 10)));
+      const last = snapshots[snapshots.length - 1].at.slice(0, 10);
+      svg.appendChild(svgNode("text", {x: left + (snapshots.length - 1) * (bar + gap) + bar, y: top + plot + 32,
+                                       "text-anchor": "end"}, last));
+    }
+    const legend = document.getElementById(svgId + "-legend");
+    order.forEach((name, position) => {
+      const item = el("li");
+      const swatch = el("span");
+      swatch.style.background = PALETTE[position % PALETTE.length];
+      item.append(swatch, name);
+      legend.appendChild(item);
+    });
+  }
+  function showHistory(history) {
+    const snapshots = history.snapshots;
+    const stored = snapshots.filter(s => s.source !== "this run").length;
+    let note = snapshots.length + " snapshots: " + stored + " stored and this run. "
+      + "The dashboard embeds at most the last " + history.limit + ".";
+    if (history.older_not_shown) note += " " + history.older_not_shown + " older stored runs are not shown.";
+    document.getElementById("history-note").textContent = note;
+    stackedChart("history-versions", snapshots, "versions", history.version_order, "version");
+    if (history.level_order.length) {
+      stackedChart("history-levels", snapshots, "levels", history.level_order, "level");
+    } else {
+      document.getElementById("history-levels-box").replaceChildren(el("p", "No levels: the policy defines none."));
+    }
+    const rules = document.querySelector("#history-rules tbody");
+    history.top_rules.forEach(item => {
+      const tr = el("tr");
+      tr.dataset.rule = item.rule;
+      [item.rule, item.latest, item.total, item.snapshots].forEach(value => tr.appendChild(el("td", String(value))));
+      rules.appendChild(tr);
+    });
+    if (!history.top_rules.length) {
+      const tr = el("tr");
+      tr.appendChild(el("td", "No rule failed in these snapshots."));
+      rules.appendChild(tr);
+    }
+  }
 })();
 </script>
 </body>
@@ -160,24 +255,87 @@ def _cards(report: FleetReport) -> str:
                    for key, label in labels)
 
 
-def version_chart(versions: dict[str, int]) -> str:
-    """A horizontal bar chart (inline SVG) of repositories per template version."""
-    if not versions:
-        return '<svg id="version-chart" width="0" height="0"></svg>'
+HEADERS = {"repo": "Repository", "template_version": "Template", "behind": "Behind", "outcome": "Outcome",
+           "errors": "Errors", "warnings": "Warnings", "drift": "Drift", "failing_rules": "Failing rules",
+           "active_waivers": "Waivers", "expired_waivers": "Expired", "level": "Level", "rollout": "Rollout",
+           "update_branch": "Update branch", "request_url": "Request"}
+
+
+def _headers(report: FleetReport) -> str:
+    return "".join(f'<th data-key="{key}">{html.escape(HEADERS[key])}</th>' for key in report.columns()
+                   if key != "error")
+
+
+def bar_chart(chart_id: str, label: str, counts: dict[str, int], attribute: str) -> str:
+    """A horizontal bar chart (inline SVG): a bar per name with its count and share of the total."""
+    if not counts:
+        return f'<svg id="{chart_id}" width="0" height="0"></svg>'
     bar, gap, label_width, width = 22, 6, 110, 420
-    most = max(versions.values())
-    height = len(versions) * (bar + gap)
-    parts = [f'<svg id="version-chart" role="img" aria-label="Repositories per template version" '
-             f'width="{label_width + width + 40}" height="{height}">']
-    for index, (version, count) in enumerate(versions.items()):
+    most, total = max(max(counts.values()), 1), max(sum(counts.values()), 1)
+    height = len(counts) * (bar + gap)
+    parts = [f'<svg id="{chart_id}" role="img" aria-label="{html.escape(label)}" '
+             f'width="{label_width + width + 90}" height="{height}">']
+    for index, (name, count) in enumerate(counts.items()):
         y = index * (bar + gap)
         length = max(2, round(width * count / most))
-        parts.append(f'<g class="bar" data-version="{html.escape(version)}" data-count="{count}">'
-                     f'<text x="0" y="{y + 15}">{html.escape(version)}</text>'
+        share = round(100 * count / total, 1)
+        parts.append(f'<g class="bar" data-{attribute}="{html.escape(name)}" data-count="{count}" '
+                     f'data-share="{share:g}">'
+                     f'<text x="0" y="{y + 15}">{html.escape(name)}</text>'
                      f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar}" fill="#4a7bd0"></rect>'
-                     f'<text x="{label_width + length + 6}" y="{y + 15}">{count}</text></g>')
+                     f'<text x="{label_width + length + 6}" y="{y + 15}">{count} ({share:g}%)</text></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def version_chart(versions: dict[str, int]) -> str:
+    """Repositories per template version: how far each release has been adopted across the fleet."""
+    return bar_chart("version-chart", "Repositories and share of the fleet per template version", versions,
+                     "version")
+
+
+def _rollout_section(report: FleetReport) -> str:
+    if not report.with_rollout:
+        return ""
+    return ("<h2>Rollout (from the state file)</h2>"
+            + bar_chart("rollout-chart", "Repositories per rollout outcome", report.rollout_counts(), "outcome"))
+
+
+def _levels_section(report: FleetReport) -> str:
+    """Levels reached in this run, when the checks report levels (policies that define them)."""
+    levels: dict[str, int] = {}
+    for row in report.rows:
+        if row.level or (row.report or {}).get("levels"):
+            levels[row.level or "none"] = levels.get(row.level or "none", 0) + 1
+    if not levels:
+        return ""
+    return "<h2>Levels reached</h2>" + bar_chart("level-chart", "Repositories per level reached", levels, "level")
+
+
+HISTORY = """<section id="history">
+<h2>Over time</h2>
+<p id="history-note" class="meta"></p>
+<div class="history-charts">
+  <div><h3>Template versions adopted</h3><svg id="history-versions" role="img"
+    aria-label="Repositories per template version, per snapshot"></svg><ul id="history-versions-legend"
+    class="legend"></ul></div>
+  <div id="history-levels-box"><h3>Levels reached</h3><svg id="history-levels" role="img"
+    aria-label="Repositories per level reached, per snapshot"></svg><ul id="history-levels-legend"
+    class="legend"></ul></div>
+</div>
+<h3>Most-failed rules</h3>
+<table id="history-rules">
+  <thead><tr><th>Rule</th><th>Failing now</th><th>Repository-runs failing</th><th>Snapshots failing</th></tr></thead>
+  <tbody></tbody>
+</table>
+<script type="application/json" id="fleet-history">__HISTORY_DATA__</script>
+</section>"""
+
+
+def _history_section(report: FleetReport) -> str:
+    if report.history is None:
+        return ""
+    return fill(HISTORY, {"HISTORY_DATA": embeddable_json(json.dumps(report.history.to_dict(), ensure_ascii=False))})
 
 
 # Inside <script>, `</script>`, `<!--` and `<script` change how the HTML parser reads the rest
@@ -190,13 +348,17 @@ def embeddable_json(text: str) -> str:
     return "".join(JSON_ESCAPES.get(ch, ch) for ch in text)
 
 
+def fill(template: str, values: dict[str, str]) -> str:
+    """Put each __NAME__ placeholder's value in, in one pass: a value that spells a placeholder stays as is."""
+    return re.sub(r"__([A-Z_]+)__", lambda match: values[match.group(1)], template)
+
+
 def render_dashboard(report: FleetReport) -> str:
     from mlstack.commands.fleet import render_json
 
-    data = embeddable_json(render_json(report))
-    return (PAGE.replace("__GENERATED__", html.escape(report.generated_at))
-            .replace("__POLICY__", html.escape(report.policy_source))
-            .replace("__LATEST__", html.escape(report.latest_version or "unknown"))
-            .replace("__CARDS__", _cards(report))
-            .replace("__CHART__", version_chart(report.versions()))
-            .replace("__DATA__", data))
+    return fill(PAGE, {
+        "GENERATED": html.escape(report.generated_at), "POLICY": html.escape(report.policy_source),
+        "LATEST": html.escape(report.latest_version or "unknown"), "CARDS": _cards(report),
+        "CHART": version_chart(report.versions()), "ROLLOUT": _rollout_section(report),
+        "LEVELS": _levels_section(report), "HISTORY": _history_section(report), "HEADERS": _headers(report),
+        "DATA": embeddable_json(render_json(report))})

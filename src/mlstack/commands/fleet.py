@@ -14,6 +14,7 @@ import io
 import json
 import os
 import subprocess
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +42,17 @@ class FleetRow:
     failing_rules: list[str] = field(default_factory=list)
     active_waivers: int = 0
     expired_waivers: int = 0
+    level: str | None = None
     error: str | None = None
+    # From a rollout state file (`--state`), see mlstack.rollout_state.as_row_columns.
+    rollout: str | None = None
+    update_branch: str | None = None
+    request_url: str | None = None
     report: dict[str, Any] | None = None
 
-    def to_dict(self, with_report: bool = True) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "report"}
+    def to_dict(self, with_report: bool = True, with_rollout: bool = False) -> dict[str, Any]:
+        hidden = {"report"} | (set() if with_rollout else set(ROLLOUT_COLUMNS))
+        data = {k: v for k, v in self.__dict__.items() if k not in hidden}
         if with_report:
             data["report"] = self.report
         return data
@@ -57,6 +64,20 @@ class FleetReport:
     policy_source: str
     generated_at: str
     latest_version: str | None
+    with_rollout: bool = False  # a state file was given: rollout columns in every format
+    history: Any = None  # mlstack.fleet_history.History for the dashboard, when --history is given
+
+    def columns(self) -> tuple[str, ...]:
+        return COLUMNS + (ROLLOUT_COLUMNS if self.with_rollout else ())
+
+    def rollout_counts(self) -> dict[str, int]:
+        """Repositories per rollout outcome ("none" when the state file has no entry for it)."""
+        from mlstack.rollout_state import OUTCOMES
+
+        tally = dict.fromkeys((*OUTCOMES, "none"), 0)
+        for row in self.rows:
+            tally[row.rollout.split(" ", 1)[0] if row.rollout else "none"] += 1
+        return tally
 
     def counts(self) -> dict[str, int]:
         counts = {"repos": len(self.rows)}
@@ -66,11 +87,16 @@ class FleetReport:
 
     def versions(self) -> dict[str, int]:
         """How many repositories are on each template version (newest first)."""
-        tally: dict[str, int] = {}
-        for row in self.rows:
-            key = row.template_version or "unknown"
-            tally[key] = tally.get(key, 0) + 1
-        return dict(sorted(tally.items(), key=lambda item: version_key(item[0]) or ((-1,), 0), reverse=True))
+        return version_tally(row.template_version for row in self.rows)
+
+
+def version_tally(versions: Iterable[str | None]) -> dict[str, int]:
+    """Repositories per template version, newest first ("unknown" for a repository without one)."""
+    tally: dict[str, int] = {}
+    for version in versions:
+        key = version or "unknown"
+        tally[key] = tally.get(key, 0) + 1
+    return dict(sorted(tally.items(), key=lambda item: version_key(item[0]) or ((-1,), 0), reverse=True))
 
 
 def read_targets(targets: list[str], from_file: Path | None) -> list[str]:
@@ -148,8 +174,33 @@ def check_one(target: str, policy: Policy, cache_dir: str, today: str) -> FleetR
         failing_rules=sorted({f.rule for f in report.findings if f.severity == "error"}),
         active_waivers=len(report.active_waivers),
         expired_waivers=len(report.expired_waivers),
+        level=_level_name(data.get("level")),
         report=data,
     )
+
+
+def _level_name(value: Any) -> str | None:
+    """The level the check reached (reports from before levels existed have none)."""
+    return as_text(value) if isinstance(value, str) and value else None
+
+
+def read_rollout_state(state_file: Path) -> dict[str, Any]:
+    """The entries of a `fleet update` state file (read before the checks, so a bad file fails fast)."""
+    from mlstack.rollout_state import load_state
+
+    if not state_file.is_file():
+        raise InvalidInput(f"--state {state_file}: no such file (name the state file fleet update wrote)")
+    return load_state(state_file)
+
+
+def apply_rollout_state(report: FleetReport, entries: dict[str, Any]) -> None:
+    """Fill each row's rollout columns from the state entries (keyed like FleetRow.repo)."""
+    from mlstack.rollout_state import as_row_columns
+
+    for row in report.rows:
+        for column, value in as_row_columns(entries.get(row.repo)).items():
+            setattr(row, column, redact(as_text(value)) if isinstance(value, str) else value)
+    report.with_rollout = True
 
 
 def fleet_report(targets: list[str], policy: Policy, *, cache_dir: Path | None = None, jobs: int | None = None,
@@ -190,7 +241,12 @@ def _versions_behind(version: str, rows: list[FleetRow], latest: str | None) -> 
 
 # --- renderers ------------------------------------------------------------------------------
 COLUMNS = ("repo", "template_version", "behind", "outcome", "errors", "warnings", "drift", "failing_rules",
-           "active_waivers", "expired_waivers", "error")
+           "active_waivers", "expired_waivers", "level", "error")
+ROLLOUT_COLUMNS = ("rollout", "update_branch", "request_url")
+TABLE_HEADERS = {"repo": "repo", "template_version": "version", "behind": "behind", "outcome": "outcome",
+                 "errors": "err", "warnings": "warn", "drift": "drift", "failing_rules": "failing rules",
+                 "active_waivers": "waivers", "expired_waivers": "expired", "level": "level",
+                 "rollout": "rollout", "update_branch": "update branch", "request_url": "request"}
 
 
 def _cell(row: FleetRow, column: str) -> str:
@@ -206,8 +262,9 @@ def _table_cell(row: FleetRow, column: str) -> str:
 
 
 def render_table(report: FleetReport) -> str:
-    headers = ("repo", "version", "behind", "outcome", "err", "warn", "drift", "failing rules", "waivers", "expired")
-    body = [[_table_cell(r, c) for c in COLUMNS[:-1]] for r in report.rows]
+    columns = [c for c in report.columns() if c != "error"]  # a broken row's error is its outcome cell
+    headers = [TABLE_HEADERS[c] for c in columns]
+    body = [[_table_cell(r, c) for c in columns] for r in report.rows]
     for line, row in zip(body, report.rows, strict=True):
         if row.error:
             line[3] = one_line(f"broken: {row.error}")
@@ -224,19 +281,26 @@ def render_table(report: FleetReport) -> str:
     return "\n".join(out)
 
 
+def report_document(report: FleetReport) -> dict[str, Any]:
+    """What `--format json` prints and `--history` stores."""
+    document = {"generated_at": report.generated_at, "policy": report.policy_source,
+                "latest_version": report.latest_version, "counts": report.counts(), "versions": report.versions()}
+    if report.with_rollout:
+        document["rollout"] = report.rollout_counts()
+    document["repos"] = [r.to_dict(with_rollout=report.with_rollout) for r in report.rows]
+    return document
+
+
 def render_json(report: FleetReport) -> str:
-    return json.dumps({"generated_at": report.generated_at, "policy": report.policy_source,
-                       "latest_version": report.latest_version, "counts": report.counts(),
-                       "versions": report.versions(), "repos": [r.to_dict() for r in report.rows]},
-                      indent=2, ensure_ascii=False)
+    return json.dumps(report_document(report), indent=2, ensure_ascii=False)
 
 
 def render_csv(report: FleetReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(report.columns())
     for row in report.rows:
-        writer.writerow([_cell(row, c) for c in COLUMNS])
+        writer.writerow([_cell(row, c) for c in report.columns()])
     return buffer.getvalue()
 
 

@@ -99,7 +99,7 @@ def _gitlab(host: str, port: str, segments: list[str], env: Mapping[str, str]) -
     if len(segments) < 2:
         return None
     path = [*segments[:-1], _without_git_suffix(segments[-1])]
-    if not all(SEGMENT.match(segment) for segment in path):
+    if not all(SEGMENT.match(segment) and segment != "-" for segment in path):  # /-/ starts a web UI path
         return None
     if host in ("gitlab.com", "altssh.gitlab.com"):
         web = "https://gitlab.com"

@@ -37,6 +37,7 @@ REMOTES = {
 TOKEN_VARIABLES = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "azure-devops": "AZURE_DEVOPS_EXT_PAT"}
 TOKENS = {"github": GITHUB_TOKEN, "gitlab": GITLAB_TOKEN, "azure-devops": ADO_PAT}
 PLATFORMS = list(REMOTES)
+ADO_REPO = "/ado/acme/Data%20Science/_apis/git/repositories/churn"  # as sent: the project's space encoded
 
 
 @dataclass
@@ -84,13 +85,14 @@ class FakeGitHub:
             return NOT_FOUND
         kind, number, comments = route.group(1), route.group(2), route.group(3)
         if kind == "pulls" and number is None and method == "GET":
-            found = [p for p in self.pulls.values()
-                     if query.get("state", "open") in ("all", p["state"]) and query.get("head", p["head"]["label"]) == p["head"]["label"]]
+            found = [p for p in self.pulls.values() if query.get("state", "open") in ("all", p["state"])
+                     and query.get("head", p["head"]["label"]) == p["head"]["label"]]
             per_page = min(int(query.get("per_page", 30)), self.page_size)
             page = int(query.get("page", 1))
             link = {}
             if page * per_page < len(found):
-                link = {"Link": f'<{self.base}/repos/acme/churn/pulls?{urlencode({**query, "page": page + 1})}>; rel="next"'}
+                next_url = f"{self.base}/repos/acme/churn/pulls?{urlencode({**query, 'page': page + 1})}"
+                link = {"Link": f'<{next_url}>; rel="next"'}
             return _json(200, found[(page - 1) * per_page: page * per_page], link)
         if kind == "pulls" and number is None and method == "POST":
             if any(p["head"]["ref"] == body["head"] and p["state"] == "open" for p in self.pulls.values()):
@@ -196,10 +198,11 @@ class FakeAzureDevOps:
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body):
         expected = "Basic " + base64.b64encode(f":{ADO_PAT}".encode()).decode()
         if headers.get("authorization") != expected:
-            return 401, {"Content-Type": "text/html"}, b"<html>Access Denied: the Personal Access Token used has expired.</html>"
+            return 401, {"Content-Type": "text/html"}, b"<html>Access Denied: the Personal Access Token expired.</html>"
         if query.get("api-version") != "7.1":
             return _json(400, {"message": "The requested REST API version is missing or unsupported."})
-        route = re.fullmatch(r"/acme/Data%20Science/_apis/git/repositories/churn/pull[rR]equests(?:/(\d+))?(/threads)?", path)
+        route = re.fullmatch(r"/acme/Data%20Science/_apis/git/repositories/churn/pull[rR]equests(?:/(\d+))?(/threads)?",
+                             path)
         if not route:
             return _json(404, {"message": "TF401019: The Git repository with name or identifier churn does not exist "
                                           "or you do not have permissions for the operation you are attempting."})
@@ -212,15 +215,17 @@ class FakeAzureDevOps:
             page = found[skip: skip + top]
             return _json(200, {"value": page, "count": len(page)})
         if number is None and method == "POST":
-            if any(p["sourceRefName"] == body["sourceRefName"] and p["status"] == "active" for p in self.pulls.values()):
+            if any(p["sourceRefName"] == body["sourceRefName"] and p["status"] == "active"
+                   for p in self.pulls.values()):
                 return _json(409, {"$id": "1", "innerException": None, "message": "TF401179: An active pull request "
-                                   "for the source and target branch already exists.", "typeKey": "GitPullRequestExistsException"})
+                                   "for the source and target branch already exists.",
+                                   "typeKey": "GitPullRequestExistsException"})
             pull = self.add(body["sourceRefName"].removeprefix("refs/heads/"),
                             body["targetRefName"].removeprefix("refs/heads/"), body["title"], body["description"])
             return _json(201, pull)
         pull = self.pulls.get(int(number)) if number else None
         if pull is None:
-            return _json(404, {"message": f"TF401180: The requested pull request was not found."})
+            return _json(404, {"message": "TF401180: The requested pull request was not found."})
         if threads and method == "POST":
             self.threads.append((pull["pullRequestId"], body))
             return _json(200, {"id": len(self.threads), "status": body.get("status"),
@@ -261,7 +266,7 @@ class PlatformServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         self.reset()
 
@@ -470,20 +475,20 @@ def test_gitlab_opens_a_merge_request_once_then_updates_it(server):
 
 
 def test_azure_devops_opens_a_pull_request_once_then_updates_it(server):
-    """Azure DevOps documents GET/POST {org}/{project}/_apis/git/repositories/{repo}/pullrequests (7.1), PATCH .../{id}."""
+    """ADO 7.1 documents GET/POST {org}/{project}/_apis/git/repositories/{repo}/pullrequests, PATCH .../{n}."""
     host = client(server, "azure-devops")
     assert host.find_open("mlstack/update-1.5") is None
     lookup = server.requests[-1]
-    assert (lookup.method, lookup.path) == ("GET", "/ado/acme/Data%20Science/_apis/git/repositories/churn/pullrequests")
-    assert lookup.query == {"searchCriteria.status": "active", "searchCriteria.sourceRefName": "refs/heads/mlstack/update-1.5",
+    assert (lookup.method, lookup.path) == ("GET", f"{ADO_REPO}/pullrequests")
+    assert lookup.query == {"searchCriteria.status": "active",
+                            "searchCriteria.sourceRefName": "refs/heads/mlstack/update-1.5",
                             "$top": "100", "$skip": "0", "api-version": "7.1"}
     scheme, credentials = lookup.headers["authorization"].split(" ")
     assert scheme == "Basic" and base64.b64decode(credentials).decode() == f":{ADO_PAT}"  # empty user, PAT as password
 
     created = host.open_or_update("mlstack/update-1.5", "main", "Template 1.5", "What changed")
     post = server.requests[-1]
-    assert (post.method, post.path, post.query) == (
-        "POST", "/ado/acme/Data%20Science/_apis/git/repositories/churn/pullrequests", {"api-version": "7.1"})
+    assert (post.method, post.path, post.query) == ("POST", f"{ADO_REPO}/pullrequests", {"api-version": "7.1"})
     assert post.body == {"sourceRefName": "refs/heads/mlstack/update-1.5", "targetRefName": "refs/heads/main",
                          "title": "Template 1.5", "description": "What changed"}
     assert created == ChangeRequest("https://dev.azure.com/acme/Data%20Science/_git/churn/pullrequest/1", "1",
@@ -491,7 +496,7 @@ def test_azure_devops_opens_a_pull_request_once_then_updates_it(server):
 
     updated = host.open_or_update("mlstack/update-1.5", "main", "Template 1.5 (re-run)", "Checks pass")
     patch = server.requests[-1]
-    assert (patch.method, patch.path) == ("PATCH", "/ado/acme/Data%20Science/_apis/git/repositories/churn/pullrequests/1")
+    assert (patch.method, patch.path) == ("PATCH", f"{ADO_REPO}/pullrequests/1")
     assert patch.body == {"title": "Template 1.5 (re-run)", "description": "Checks pass"}
     assert updated.number == "1" and len(server.ado.pulls) == 1
 
@@ -544,9 +549,10 @@ CLOSE_CALLS = {
     "gitlab": [("POST", "/gitlab/projects/acme%2Fml%2Fchurn/merge_requests/1/notes", {"body": "Superseded by 1.6"}),
                ("PUT", "/gitlab/projects/acme%2Fml%2Fchurn/merge_requests/1", {"state_event": "close"})],
     "azure-devops": [
-        ("POST", "/ado/acme/Data%20Science/_apis/git/repositories/churn/pullRequests/1/threads",
-         {"comments": [{"parentCommentId": 0, "content": "Superseded by 1.6", "commentType": "text"}], "status": "closed"}),
-        ("PATCH", "/ado/acme/Data%20Science/_apis/git/repositories/churn/pullrequests/1", {"status": "abandoned"})],
+        ("POST", f"{ADO_REPO}/pullRequests/1/threads",
+         {"comments": [{"parentCommentId": 0, "content": "Superseded by 1.6", "commentType": "text"}],
+          "status": "closed"}),
+        ("PATCH", f"{ADO_REPO}/pullrequests/1", {"status": "abandoned"})],
 }
 
 
@@ -600,8 +606,9 @@ def test_missing_token_says_which_variable_to_set_and_sends_nothing(server, plat
      "GitHub refused the request (422): Validation Failed; No commits between main and mlstack/update-1.5"),
     ("gitlab", _json(409, {"message": ["Another open merge request already exists for this source branch: !4"]}),
      "GitLab refused the request (409): Another open merge request already exists for this source branch: !4"),
-    ("azure-devops", _json(409, {"$id": "1", "message": "TF401179: An active pull request for the source and target "
-                                                         "branch already exists.", "typeKey": "GitPullRequestExistsException"}),
+    ("azure-devops", _json(409, {"$id": "1", "typeKey": "GitPullRequestExistsException",
+                                 "message": "TF401179: An active pull request for the source and target "
+                                            "branch already exists."}),
      "Azure DevOps refused the request (409): TF401179: An active pull request for the source and target branch "
      "already exists."),
 ])
@@ -629,7 +636,7 @@ def test_error_text_from_the_server_cannot_echo_the_token_or_break_the_line(serv
 def test_not_found_says_the_repository_or_token_access_is_wrong(server):
     """GitHub answers 404 both for a missing repository and for one the token cannot see."""
     host = host_for("https://github.com/acme/missing.git", server.env(GITHUB_TOKEN=GITHUB_TOKEN))
-    with pytest.raises(CodeHostError, match=r"^GitHub repository acme/missing not found, or GITHUB_TOKEN cannot see it"):
+    with pytest.raises(CodeHostError, match=r"^GitHub repository acme/missing not found, or GITHUB_TOKEN cannot see"):
         host.find_open("mlstack/update-1.5")
 
 
@@ -658,7 +665,8 @@ def test_next_page_on_another_host_is_refused(server):
 @pytest.mark.parametrize(("answers", "expected"), [
     ([(200, {"Content-Type": "text/html"}, b"<html>proxy login</html>")],
      r"^GitHub API answered 200 with something other than JSON \(text/html\); is http://.* the API URL\?$"),
-    ([(502, {"Content-Type": "text/html"}, b"<html>Bad gateway</html>")], r"^GitHub API failed \(502\); try again later$"),
+    ([(502, {"Content-Type": "text/html"}, b"<html>Bad gateway</html>")],
+     r"^GitHub API failed \(502\); try again later$"),
     ([_json(200, {"not": "a list"})], r"answered a list request with something other than a list"),
     ([_json(200, []), _json(201, {"number": 3})], r"pull request that lacks html_url"),
 ])
@@ -682,8 +690,9 @@ def test_unreachable_api_is_one_line(server):
     closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     port = closed.server_address[1]
     closed.server_close()
-    host = host_for(REMOTES["gitlab"], {"MLSTACK_GITLAB_API_URL": f"http://127.0.0.1:{port}", "GITLAB_TOKEN": GITLAB_TOKEN})
-    with pytest.raises(CodeHostError, match=rf"^GitLab API at 127.0.0.1:{port} cannot be reached \(.+\); check the network"):
+    env = {"MLSTACK_GITLAB_API_URL": f"http://127.0.0.1:{port}", "GITLAB_TOKEN": GITLAB_TOKEN}
+    host = host_for(REMOTES["gitlab"], env)
+    with pytest.raises(CodeHostError, match=rf"^GitLab API at 127.0.0.1:{port} cannot be reached \(.+\); check"):
         host.find_open("x")
 
 

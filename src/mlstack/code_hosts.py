@@ -228,6 +228,9 @@ class CodeHost:
         if self._token is None:
             raise CodeHostError(f"{self.token_variable} is not set: export a token with {self.token_scope} "
                                 f"to open requests on {self.label}, or open them by hand")
+        if not self._token.isprintable() or any(ch.isspace() for ch in self._token):
+            # http.client would refuse the header with a ValueError that quotes the token.
+            raise CodeHostError(f"{self.token_variable} contains spaces or control characters; export the token alone")
         if query:
             url = f"{url}?{urlencode(query)}"
         request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode())

@@ -600,6 +600,16 @@ def test_missing_token_says_which_variable_to_set_and_sends_nothing(server, plat
     assert server.requests == []
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_token_with_a_line_break_is_refused_before_any_request(server, platform):
+    """A token pasted with a newline would make http.client quote it in a ValueError; it is caught first."""
+    host = client(server, platform, token=f"{WRONG_TOKEN}\nX-Injected: 1")
+    with pytest.raises(CodeHostError) as raised:
+        host.find_open("x")
+    assert raised.value.message.startswith(f"{TOKEN_VARIABLES[platform]} contains spaces or control characters")
+    assert WRONG_TOKEN not in raised.value.message and server.requests == []
+
+
 @pytest.mark.parametrize(("platform", "answer", "expected"), [
     ("github", _json(422, {"message": "Validation Failed", "errors": [
         {"resource": "PullRequest", "code": "custom", "message": "No commits between main and mlstack/update-1.5"}]}),

@@ -35,7 +35,7 @@ EXIT_CODES = {
     "trusted prefixes",
     TEMPLATE_ERROR: "the template cannot be found, loaded or rendered safely, or its code (hook, questions "
     "module, migration, Jinja) fails",
-    GIT_ERROR: "a git operation failed",
+    GIT_ERROR: "a git operation failed, or a code host's API (GitHub, GitLab, Azure DevOps) refused a request",
     CHECK_UPDATE_AVAILABLE: "`check`: no policy failure or drift, but a newer template version is available",
     CHECK_DRIFT: "`check`: no policy failure, but files the template manages were changed locally",
     INTERNAL_ERROR: "a bug in mlstack: the one-line message says what failed; MLSTACK_DEBUG=1 shows the traceback",

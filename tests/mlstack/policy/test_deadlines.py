@@ -14,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from helpers.policy_repos import CONFLICT, TOKEN, synthetic_repo
 from mlstack.cli import app
 from mlstack.errors import FINDINGS, INVALID_INPUT
 from mlstack.policy.engine import run_check
@@ -22,19 +23,6 @@ from mlstack.policy.policy_file import parse_policy
 runner = CliRunner()
 DEADLINE = dt.date(2027, 1, 31)
 DAY_BEFORE, DAY_AFTER = dt.date(2027, 1, 30), dt.date(2027, 2, 1)
-TOKEN = "dapi0123456789abcdef0123456789abcdef"
-CONFLICT = "a = 1\n<<<<<<< HEAD\nb = 2\n=======\nb = 3\n>>>>>>> other\n"
-
-
-def synthetic_repo(root: Path, version: str = "1.2.0", files: dict[str, str] | None = None) -> Path:
-    """A repository with just an answers file (template `version`) and the given files."""
-    (root / ".mlstack").mkdir(parents=True)
-    (root / ".mlstack" / "answers.yml").write_text(
-        f"template:\n  source: https://git.example.com/platform/template.git\n  version: {version}\nanswers: {{}}\n")
-    for path, text in (files or {}).items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text)
-    return root
 
 
 def found(root: Path, document: dict, today: dt.date, select: list[str]):

@@ -159,3 +159,14 @@ def test_a_fresh_generated_project_reaches_the_top_level_over_every_family():
     report = run_check(baked("azure", "github_actions"), parse_policy({"levels": levels}, "p"), today=TODAY)
     assert [f for f in report.findings if f.severity == "error"] == []
     assert report.level == "gold" and all(level.reached for level in report.levels)
+
+
+def test_the_example_policy_in_the_docs_is_valid():
+    from helpers import REPO_ROOT
+    from mlstack.yamlfile import load_yaml
+
+    text = (REPO_ROOT / "docs" / "policy.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    policy = parse_policy(load_yaml(example), "docs/policy.md")
+    assert [level.name for level in policy.levels] == ["bronze", "silver", "gold"]
+    assert policy.deadline == {"CI101": dt.date(2027, 3, 31), "TPL001": dt.date(2027, 1, 31)}

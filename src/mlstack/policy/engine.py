@@ -191,7 +191,7 @@ def _apply_deadline(finding: Finding, policy: Policy, today: dt.date, rules: dic
     if by is None or finding.severity != ERROR:
         return
     verb = rules[finding.rule].deadline_verb if finding.rule in rules else "fix"
-    if today <= by:
+    if _in_grace(finding.rule, policy, today):
         finding.severity = WARNING
         finding.message += (f"; {verb} by {by.isoformat()} (policy deadline: an error from "
                             f"{(by + dt.timedelta(days=1)).isoformat()})")

@@ -157,12 +157,14 @@ def check(
     fail_on: str = typer.Option("update", "--fail-on", help="Mildest outcome that fails: update, drift or policy."),
     output: Path | None = typer.Option(None, "--output", "-O",
                                        help="Write the report to this file; print only the verdict."),
+    today: str | None = typer.Option(None, "--today", metavar="YYYY-MM-DD",
+                                     help="Check as on this day: preview policy deadlines and waiver expiry."),
 ) -> None:
     """Check a repository against the policy: exit 0 OK, 10 update available, 11 drift, 1 policy failure."""
     from mlstack.commands.check import check_repository, describe, exit_code
 
     def body() -> int:
-        report = check_repository(directory, policy_spec=policy, select=select, ignore=ignore)
+        report = check_repository(directory, policy_spec=policy, select=select, ignore=ignore, today=today)
         text = describe(report, output_format)
         code = exit_code(report, fail_on)
         if output:

@@ -11,6 +11,7 @@ scalar is text unless it is true, false or null, so an answer is exactly what wa
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable, Mapping
@@ -243,6 +244,23 @@ def refuse_unknown_keys(data: Mapping[Any, Any], known: Iterable[str], where: st
         if key not in known:
             shown = f"{prefix}{key}" if prefix else repr(key)
             raise InvalidInput(f"{where}: unknown {noun} {shown}{did_you_mean(str(key), known)}")
+
+
+ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def calendar_day(value: Any, where: str) -> dt.date:
+    """A YYYY-MM-DD day from config (YAML 1.2 leaves it text): the one parser of waiver and policy dates."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and ISO_DAY.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidInput(f"{where}: {str(value)[:40]!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-31")
 
 
 def _first_line(error: BaseException) -> str:

@@ -3,7 +3,8 @@
 - this module: where things are (REPO_ROOT), the template's choices, git, template copies;
 - `helpers.venv`: the virtualenv generated projects are installed into;
 - `helpers.bakes`: projects baked once per session for the generated-repo tests;
-- `helpers.template_repos`: versioned template repositories for the update/diff/link tests.
+- `helpers.template_repos`: versioned template repositories for the update/diff/link tests;
+- `helpers.policy_repos`: tiny synthetic repositories for the policy (check) tests.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from mlstack.errors import InvalidInput
@@ -14,8 +15,12 @@ FAIL_ON = ("update", "drift", "policy")
 
 
 def check_repository(directory: Path, *, policy_spec: str | None = None, select: list[str] | None = None,
-                     ignore: list[str] | None = None) -> CheckReport:
-    return run_check(directory, load_policy(policy_spec, directory), select=select, ignore=ignore)
+                     ignore: list[str] | None = None, today: str | None = None) -> CheckReport:
+    """`today` (YYYY-MM-DD, default: the real day) shows what deadlines and waiver expiry will do then."""
+    from mlstack.yamlfile import calendar_day
+
+    day = calendar_day(today, "--today") if today else dt.date.today()
+    return run_check(directory, load_policy(policy_spec, directory), select=select, ignore=ignore, today=day)
 
 
 def describe(report: CheckReport, output_format: str) -> str:

@@ -82,6 +82,8 @@ class Params:
     # ML (ML102, ML103): the least improvement a challenger needs, the widest fairness gap allowed.
     min_champion_improvement: float = 0.0
     max_fairness_gap: float = 0.2
+    # WVR004: how many days ahead of the check a waiver may expire.
+    max_waiver_days: int = 365
 
 
 class Rule:
@@ -93,6 +95,8 @@ class Rule:
     fix: ClassVar[str] = ""
     # What a failure of this rule means for `mlstack check`'s exit code.
     outcome: ClassVar[str] = "policy"  # "policy" | "drift" | "update"
+    # The verb of a policy deadline's message: "upgrade by 2027-01-31".
+    deadline_verb: ClassVar[str] = "fix"
 
     @classmethod
     def reason(cls) -> str:

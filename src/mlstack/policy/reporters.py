@@ -49,8 +49,21 @@ def render_text(report: CheckReport) -> str:
             waiver = finding.waived_by or {}
             lines.append(f"  ~ {finding.rule} waived{(' ' + finding.location()) if finding.path else ''} "
                          f"until {waiver.get('expires')} ({waiver.get('owner')}): {waiver.get('reason')}")
+    if report.levels:
+        lines += ["", f"Level: {render_level(report)}"]
     lines += ["", render_summary(report)]
     return "\n".join(one_line(line) for line in lines)
+
+
+def render_level(report: CheckReport) -> str:
+    """The level reached and what the next one needs: `silver (gold needs: CI103, ML105)`."""
+    reached = report.level or "none"
+    blocked = next((level for level in report.levels if not level.reached), None)
+    if blocked is None:
+        return f"{reached} (the top level)"
+    not_run = [rule for rule in blocked.failing_rules if rule not in report.rules]
+    needs = ", ".join(f"{rule} (not run)" if rule in not_run else rule for rule in blocked.failing_rules)
+    return f"{reached} ({blocked.name} needs: {needs})"
 
 
 def render_summary(report: CheckReport) -> str:
@@ -73,6 +86,8 @@ def render_markdown(report: CheckReport) -> str:
     lines = [f"### mlstack check: {OUTCOME_TEXT[report.outcome]}", "",
              f"Template `{report.template_version or 'unknown'}` · policy `{report.policy_source}` · "
              f"{report.count(ERROR)} errors · {report.count(WARNING)} warnings · {len(report.waived)} waived", ""]
+    if report.levels:
+        lines += [_md_cell(f"Level: {render_level(report)}"), ""]
     if not report.findings:
         lines.append("No findings.")
         return "\n".join(lines) + "\n"
@@ -136,7 +151,8 @@ def render_sarif(report: CheckReport) -> str:
             "tool": {"driver": {"name": "mlstack", "version": __version__, "rules": descriptors}},
             "results": results,
             "properties": {"outcome": report.outcome, "templateVersion": report.template_version,
-                           "policy": report.policy_source},
+                           "policy": report.policy_source, "level": report.level,
+                           "levels": [level.to_dict() for level in report.levels]},
         }],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

@@ -25,6 +25,7 @@ class TPL001(Rule):
     family = "TPL"
     severity = ERROR
     fix = "run `mlstack update` to bring the repository to a supported template version"
+    deadline_verb = "upgrade"
 
     def check(self, repo, params):
         if not params.min_template_version or repo.answers_document is None:

@@ -2,7 +2,8 @@
 
 `.mlstack/waivers.yml` lists entries with `rule`, optional `path` (a glob), `reason`, `owner`
 and `expires` (YYYY-MM-DD). A waiver suppresses exactly its rule (and path) until it expires;
-expired waivers, waivers for unknown rules and waivers of unwaivable rules are findings.
+expired waivers, waivers for unknown rules, of unwaivable rules and waivers that reach further
+ahead than the policy's `max_waiver_days` are findings (and the last three are not applied).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def load_waivers(repo: RepoFacts) -> list[Waiver]:
     The file is read like every other file of the checked repository: never through a link
     that leaves it, and with mlstack's YAML limits.
     """
-    from mlstack.yamlfile import YamlFileError, load_yaml, refuse_unknown_keys
+    from mlstack.yamlfile import YamlFileError, calendar_day, load_yaml, refuse_unknown_keys
 
     raw = repo.read_bytes(WAIVERS_FILE)
     if raw is None:
@@ -78,16 +79,7 @@ def load_waivers(repo: RepoFacts) -> list[Waiver]:
         for key in ("rule", "reason", "owner", "path"):
             if key in entry and not isinstance(entry[key], str):
                 raise InvalidInput(f"{where}.{key}: must be a string")
-        expires = entry["expires"]
-        if isinstance(expires, str):
-            try:
-                expires = dt.date.fromisoformat(expires)
-            except ValueError as error:
-                raise InvalidInput(f"{where}.expires: {expires[:40]!r} is not a date (YYYY-MM-DD)") from error
-        if isinstance(expires, dt.datetime):
-            expires = expires.date()
-        if not isinstance(expires, dt.date):
-            raise InvalidInput(f"{where}.expires: must be a date (YYYY-MM-DD)")
+        expires = calendar_day(entry["expires"], f"{where}.expires")
         waivers.append(Waiver(entry["rule"].strip(), entry["reason"], entry["owner"], expires, entry.get("path"),
                               lines[index] if index < len(lines) else None))
     return waivers
@@ -102,27 +94,47 @@ def _entry_lines(raw: bytes) -> list[int]:
     return lines
 
 
-def waiver_findings(waivers: list[Waiver], known_rules: list[str], unwaivable: list[str],
-                    today: dt.date) -> list[Finding]:
-    """Problems with the waivers themselves."""
-    from mlstack.yamlfile import did_you_mean
-
+def waiver_findings(waivers: list[Waiver], known_rules: list[str], unwaivable: list[str], today: dt.date,
+                    max_days: int | None = None) -> list[Finding]:
+    """Problems with the waivers themselves: the reasons a waiver is not applied, and expiry."""
     findings = []
     for waiver in waivers:
-        if waiver.rule not in known_rules:
-            findings.append(Finding("WVR002", ERROR, f"waiver for unknown rule {waiver.rule!r}"
-                                    f"{did_you_mean(waiver.rule, known_rules)}", WAIVERS_FILE, waiver.line))
-        elif matches(waiver.rule, unwaivable):
-            findings.append(Finding("WVR003", ERROR, f"{waiver.rule} may not be waived under this policy",
-                                    WAIVERS_FILE, waiver.line))
+        findings += _rejections(waiver, known_rules, unwaivable, today, max_days)
         if waiver.expires < today:
             findings.append(Finding("WVR001", WARNING, f"waiver of {waiver.rule} (owner {waiver.owner}) expired on "
                                     f"{waiver.expires.isoformat()}", WAIVERS_FILE, waiver.line))
     return findings
 
 
-def is_active(waiver: Waiver, known_rules: list[str], unwaivable: list[str], today: dt.date) -> bool:
-    return waiver.rule in known_rules and not matches(waiver.rule, unwaivable) and waiver.expires >= today
+def is_active(waiver: Waiver, known_rules: list[str], unwaivable: list[str], today: dt.date,
+              max_days: int | None = None) -> bool:
+    return waiver.expires >= today and not _rejections(waiver, known_rules, unwaivable, today, max_days)
+
+
+def _rejections(waiver: Waiver, known_rules: list[str], unwaivable: list[str], today: dt.date,
+                max_days: int | None) -> list[Finding]:
+    """Why the policy refuses this waiver (an empty list: it may apply until it expires).
+
+    A waiver records no creation date, so its length is measured from the day of the check: no
+    waiver reaches further ahead than max_days, and renewing one means a new, reviewed expiry.
+    """
+    from mlstack.yamlfile import did_you_mean
+
+    found = []
+    if waiver.rule not in known_rules:
+        found.append(Finding("WVR002", ERROR, f"waiver for unknown rule {waiver.rule!r}"
+                             f"{did_you_mean(waiver.rule, known_rules)}", WAIVERS_FILE, waiver.line))
+    elif matches(waiver.rule, unwaivable):
+        found.append(Finding("WVR003", ERROR, f"{waiver.rule} may not be waived under this policy",
+                             WAIVERS_FILE, waiver.line))
+    if max_days is not None and (waiver.expires - today).days > max_days:
+        latest = today + dt.timedelta(days=max_days)
+        found.append(Finding("WVR004", ERROR, f"waiver of {waiver.rule} (owner {waiver.owner}) runs until "
+                             f"{waiver.expires.isoformat()}, {(waiver.expires - today).days} days from today; this "
+                             f"policy allows at most {max_days} days (params.max_waiver_days), so it is not applied",
+                             WAIVERS_FILE, waiver.line))
+        found[-1].fix = f"set `expires` to {latest.isoformat()} or earlier, and renew it then if still needed"
+    return found
 
 
 # The waiver rules are real rules (selectable, documented) whose findings the engine computes.
@@ -157,6 +169,18 @@ class WVR003(Rule):
     family = "WVR"
     severity = ERROR
     fix = "fix the finding instead; this rule can't be waived under your organisation's policy"
+
+    def check(self, repo, params):
+        return []
+
+
+@register
+class WVR004(Rule):
+    """Waivers expire within the policy's maximum waiver length (params.max_waiver_days, 365 by default)."""
+
+    family = "WVR"
+    severity = ERROR
+    fix = "move `expires` closer (no more than params.max_waiver_days ahead) and renew the waiver when it lapses"
 
     def check(self, repo, params):
         return []

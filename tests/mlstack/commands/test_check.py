@@ -85,6 +85,8 @@ BREAKERS = {
                                "    owner: o\n    expires: 2020-01-01\n"), {}, ".mlstack/waivers.yml"),
     "WVR002": (lambda p: write(p, ".mlstack/waivers.yml", "waivers:\n  - rule: SEC999\n    reason: r\n"
                                "    owner: o\n    expires: 2099-01-01\n"), {}, ".mlstack/waivers.yml"),
+    "WVR004": (lambda p: write(p, ".mlstack/waivers.yml", "waivers:\n  - rule: SEC302\n    reason: r\n"
+                               "    owner: o\n    expires: 2099-01-01\n"), {}, ".mlstack/waivers.yml"),
 }
 
 

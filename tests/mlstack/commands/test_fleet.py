@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, git
 from mlstack.cli import app
-from mlstack.commands.fleet import fleet_report, read_targets
+from mlstack.commands.fleet import fleet_report, read_targets, render_json
 from mlstack.policy.policy_file import parse_policy
 
 runner = CliRunner()
@@ -261,3 +261,20 @@ def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_proj
             assert finding.get_attribute("data-rule") == "WVR002" and "<!--<script>" in finding.text_content()
         finally:
             browser.close()
+
+
+def test_a_policy_with_levels_puts_the_level_each_repository_reached_in_the_fleet_report(base_project, tmp_path):
+    """End to end: `check` computes the level, the fleet row and its JSON carry it."""
+    old = shutil.copytree(base_project, tmp_path / "old", symlinks=True)
+    set_version(old, "0.0.9")
+    leaky = shutil.copytree(base_project, tmp_path / "leaky", symlinks=True)
+    (leaky / "notes.txt").write_text(TOKEN + "\n")
+    policy = parse_policy({"params": {"min_template_version": CURRENT},
+                           "levels": [{"name": "bronze", "rules": ["SEC"]}, {"name": "gold", "rules": ["TPL"]}]},
+                          "levels-policy")
+    report = fleet_report([str(base_project), str(old), str(leaky)], policy, jobs=1, today=dt.date(2026, 11, 23))
+    assert [row.level for row in report.rows] == ["gold", "bronze", None]
+    document = json.loads(render_json(report))
+    assert [repo["level"] for repo in document["repos"]] == ["gold", "bronze", None]
+    assert document["repos"][1]["report"]["levels"][1] == {"name": "gold", "reached": False,
+                                                           "failing_rules": ["TPL001"]}

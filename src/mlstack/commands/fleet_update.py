@@ -265,12 +265,16 @@ def _failed_outcome(target: str, settings: RolloutSettings, reason: str, **field
 
 
 def _update_in(target: str, folder: Path, settings: RolloutSettings) -> RepoOutcome:
+    from mlstack.answers_file import RECORD_PATH
     from mlstack.commands.update import apply_update, head_record, plan_update, update_branch_name
     from mlstack.errors import RepoStateError, TemplateError
 
     shown = rollout_key(target)
     repo = bring_in(target, folder)
     default = repo.current_branch() or "HEAD"
+    if repo.show_file("HEAD", RECORD_PATH) is None:
+        raise _Failed(f"not an mlstack repository: {default} has no committed {RECORD_PATH} "
+                      "(adopt it with `mlstack link`)")
     try:
         record = head_record(repo)
     except RepoStateError as error:
@@ -299,7 +303,7 @@ def _update_in(target: str, folder: Path, settings: RolloutSettings) -> RepoOutc
         entry.outcome = "up-to-date"
         return outcome
     if result.has_conflicts:
-        entry.outcome, entry.branch = "conflicted", result.branch
+        entry.outcome = "conflicted"  # its branch exists only in the work area: nothing is pushed
         entry.conflicts = [c.path for c in result.conflicts]
         outcome.team_command = team_command(default, settings, record.pristine_branch)
         return outcome

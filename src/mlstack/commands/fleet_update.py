@@ -578,8 +578,9 @@ def describe_outcome(outcome: RepoOutcome) -> list[str]:
     """One line per repository (plus its conflicted files and the team's command)."""
     entry = outcome.entry
     if outcome.from_state:
+        retry = "; --retry-failed tries it again" if entry.outcome == "failed" else ""
         return [one_line(f"skipped     {outcome.repo}: already {entry.outcome} for {entry.version} "
-                         f"(state file)")]
+                         f"(state file){retry}")]
     detail = {
         "updated": lambda: f"{entry.from_version} -> {entry.version} on {entry.branch}"
                            f"{' (pushed)' if entry.pushed else ''}; check {entry.check}, validate {entry.validate}"

@@ -6,7 +6,7 @@
     python benchmarks/run.py --skip fleet --skip serving   # leave sections out, by name (repeatable)
     python benchmarks/run.py --venv PATH     # the generated project's virtualenv (pipeline, serving)
 
-Sections, in table order: startup, init, update_vs_cruft, check, fleet, pipeline, serving.
+Sections, in table order: startup, init, update_vs_cruft, check, fleet, fleet_update, pipeline, serving.
 update_vs_cruft needs cruft (pip install -e '.[bench]'); pipeline and serving install the
 generated project into a virtualenv (--venv, else $MLSTACK_TEST_VENV, else benchmarks/.work/venv)
 and each run its local pipeline once or more (about a minute a run).
@@ -136,8 +136,8 @@ def bench_fleet(work: Path, repeat: int, sizes: tuple[int, ...]) -> list[Row]:
     return rows
 
 
-OPTIONAL_MODULES = ("update_vs_cruft", "pipeline", "serving")
-SECTION_ORDER = ("startup", "init", "update_vs_cruft", "check", "fleet", "pipeline", "serving")
+OPTIONAL_MODULES = ("update_vs_cruft", "fleet_update", "pipeline", "serving")
+SECTION_ORDER = ("startup", "init", "update_vs_cruft", "check", "fleet", "fleet_update", "pipeline", "serving")
 
 
 def optional_sections() -> dict[str, Callable[[Path, int], list[Row]]]:

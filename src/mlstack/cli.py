@@ -190,7 +190,7 @@ def rules(
     typer.echo(describe(output_format), nl=False)
 
 
-fleet_app = typer.Typer(help="Reports across many repositories.", no_args_is_help=True)
+fleet_app = typer.Typer(help="Reports and template rollouts across many repositories.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
 
 
@@ -247,6 +247,55 @@ def fleet_report_command(
             typer.echo(text)
         failing = any(row.outcome in ("policy", "broken") for row in report.rows)
         return 1 if fail_on_policy and failing else 0
+
+    raise typer.Exit(run(body))
+
+
+@fleet_app.command("update")
+def fleet_update_command(
+    repos: list[str] | None = typer.Argument(None, help="Repository paths or git URLs."),
+    from_file: Path | None = typer.Option(None, "--from", help="File listing repositories, one per line."),
+    to: str | None = typer.Option(None, "--to", help="The template release to roll out (default: the highest "
+                                                     "version tag of --template)."),
+    template: TemplateOption = None,
+    trust: TrustOption = False,
+    canary: int | None = typer.Option(None, "--canary", help="Update only the first N repositories of the list."),
+    wave: int | None = typer.Option(None, "--wave", help="Update the next N repositories not done yet."),
+    max_failures: int | None = typer.Option(None, "--max-failures",
+                                            help="Start no further repository once K have failed."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try the repositories that failed again."),
+    push: bool = typer.Option(False, "--push", help="Push mlstack/update-<version> and mlstack/template."),
+    open_pr: bool = typer.Option(False, "--open-pr", help="Open a pull/merge request (token from the environment; "
+                                                          "without one, the compare URL is recorded)."),
+    state: Path | None = typer.Option(None, "--state", help="Rollout state file (default: next to --from, "
+                                                            "repos.rollout.json)."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: one per core)."),
+    work_dir: Path | None = typer.Option(None, "--work-dir", help="Where repositories are cloned "
+                                                                  "(default: a temporary folder)."),
+) -> None:
+    """Roll a template release out: update each repository on a branch, verify, push (exit 1: any failed)."""
+    from mlstack.commands.fleet import read_targets
+    from mlstack.commands.fleet_update import (
+        RolloutSettings,
+        describe,
+        describe_outcome,
+        fleet_update,
+        rollout_version,
+    )
+    from mlstack.errors import FINDINGS, InvalidInput
+    from mlstack.rollout_state import default_state_path
+
+    def body() -> int:
+        if state is None and from_file is None:
+            raise InvalidInput("fleet update: pass --state FILE (or --from FILE, whose state file sits next to it)")
+        targets = read_targets(repos or [], from_file)
+        version = rollout_version(to, template, trust)
+        settings = RolloutSettings(version, template, trust, push, open_pr, str(work_dir or ""))
+        report = fleet_update(targets, settings, state_path=state or default_state_path(from_file),
+                              canary=canary, wave=wave, max_failures=max_failures, retry_failed=retry_failed,
+                              jobs=jobs, on_outcome=lambda outcome: echo_lines(describe_outcome(outcome)))
+        echo_lines(describe(report, shown_as_they_came=True))
+        return FINDINGS if report.failed else 0
 
     raise typer.Exit(run(body))
 

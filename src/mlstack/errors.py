@@ -23,7 +23,7 @@ INTERRUPTED = 130
 EXIT_CODES = {
     OK: "success",
     FINDINGS: "the command ran and found something: merge conflicts left by `update`, "
-    "errors found by `validate`, policy failures found by `check`",
+    "errors found by `validate`, policy failures found by `check`, repositories `fleet update` could not update",
     USAGE: "malformed command line (unknown option, missing argument)",
     INVALID_INPUT: "an answer, --set value, answers file, policy or waiver file, or a command-line argument "
     "(an empty --select, a file as --output-dir) is invalid",

@@ -643,8 +643,9 @@ class CloneError(GitError):
         self.missing_ref = missing_ref
 
 
-def clone(url: str, into: Path, *, ref: str | None = None, all_branches: bool = False) -> Path:
-    """Clone `url` into `into` shallowly, at `ref` (a tag or branch) when given; returns `into`.
+def clone(url: str, into: Path, *, ref: str | None = None, all_branches: bool = False,
+          history: bool = False) -> Path:
+    """Clone `url` into `into` shallowly (with `history`: one branch's whole history), at `ref` if given.
 
     A ref a shallow clone can't name (a commit id) falls back to a full clone checked out at it.
     `url` and `ref` may come from a repository's files: both reach git only after
@@ -655,7 +656,8 @@ def clone(url: str, into: Path, *, ref: str | None = None, all_branches: bool = 
 
     env = fetch_environment()
     git = ["git", *SAFE_GIT_CONFIG]
-    shallow = [*git, "clone", "--quiet", "--depth", "1", *(["--no-single-branch"] if all_branches else []),
+    depth = ["--single-branch"] if history else ["--depth", "1"]  # --depth implies --single-branch
+    shallow = [*git, "clone", "--quiet", *depth, *(["--no-single-branch"] if all_branches else []),
                *([f"--branch={ref}"] if ref else []), "--end-of-options", url, str(into)]
     done = subprocess.run(shallow, capture_output=True, text=True, env=env)
     if done.returncode == 0:

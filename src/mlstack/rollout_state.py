@@ -36,6 +36,7 @@ class RolloutEntry:
     check: str | None = None
     validate: str | None = None
     pushed: bool = False
+    notes: list[str] = field(default_factory=list)
     at: str = ""
 
     def __post_init__(self) -> None:

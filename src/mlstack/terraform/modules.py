@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +72,19 @@ def hcl_options():
     return SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
 
-def parse_text(path: Path, text: str) -> tuple[dict[str, Any] | None, Finding | None]:
-    """python-hcl2's view of a file, or the parse error at its line."""
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> dict[str, Any]:
+    """Parsing is most of check's and validate's time, and a fleet's repositories (and check and
+    validate on one repository) share most of their Terraform files word for word."""
     import hcl2
 
+    return hcl2.loads(text, serialization_options=hcl_options())
+
+
+def parse_text(path: Path, text: str) -> tuple[dict[str, Any] | None, Finding | None]:
+    """python-hcl2's view of a file (a copy: callers may change it), or the parse error at its line."""
     try:
-        return hcl2.loads(text, serialization_options=hcl_options()), None
+        return copy.deepcopy(_parsed(text)), None
     except Exception as error:  # noqa: BLE001 - lark raises many error types; all mean "does not parse"
         line = getattr(error, "line", 0) or 0
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

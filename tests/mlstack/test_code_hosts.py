@@ -11,291 +11,26 @@ searchCriteria and $top/$skip, comment threads, `{"value": [...], "count": n}` l
 from __future__ import annotations
 
 import base64
-import json
-import re
-import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from helpers.code_host_server import (
+    ADO_PAT,
+    ADO_REPO,
+    GITHUB_TOKEN,
+    GITLAB_TOKEN,
+    PLATFORMS,
+    REMOTES,
+    TOKEN_VARIABLES,
+    TOKENS,
+    WRONG_TOKEN,
+    PlatformServer,
+    json_answer,
+)
 from mlstack import code_hosts
 from mlstack.code_hosts import ChangeRequest, CodeHostError, host_for
 from mlstack.errors import GIT_ERROR
-
-GITHUB_TOKEN = "ghp_FAKE0github0SECRET0token"
-GITLAB_TOKEN = "glpat-FAKE0gitlab0SECRET"
-ADO_PAT = "adoFAKE0pat0SECRET0value"
-WRONG_TOKEN = "wrong-SECRET-token-0123"
-
-REMOTES = {
-    "github": "https://github.com/acme/churn.git",
-    "gitlab": "https://gitlab.com/acme/ml/churn.git",
-    "azure-devops": "https://acme@dev.azure.com/acme/Data%20Science/_git/churn",
-}
-TOKEN_VARIABLES = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "azure-devops": "AZURE_DEVOPS_EXT_PAT"}
-TOKENS = {"github": GITHUB_TOKEN, "gitlab": GITLAB_TOKEN, "azure-devops": ADO_PAT}
-PLATFORMS = list(REMOTES)
-ADO_REPO = "/ado/acme/Data%20Science/_apis/git/repositories/churn"  # as sent: the project's space encoded
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str  # raw, as sent (GitLab's project id stays %2F-encoded)
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: object
-
-
-def _json(status: int, payload: object, headers: dict[str, str] | None = None):
-    return status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, json.dumps(payload).encode()
-
-
-NOT_FOUND = (404, {"Content-Type": "application/json"}, b'{"message": "Not Found"}')
-
-
-class FakeGitHub:
-    """GitHub's pulls and issue-comments endpoints (docs.github.com/rest/pulls/pulls, /rest/issues/comments)."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.pulls: dict[int, dict] = {}
-        self.comments: list[tuple[int, str]] = []
-        self.page_size = 100  # GitHub serves at most 100 per page, whatever per_page asks
-
-    def add(self, head: str, base: str = "main", title: str = "t", body: str = "", state: str = "open",
-            repo: str = "acme/churn") -> dict:
-        number = len(self.pulls) + 1
-        self.pulls[number] = {
-            "url": f"{self.base}/repos/acme/churn/pulls/{number}", "html_url": f"https://github.com/acme/churn/pull/{number}",
-            "number": number, "state": state, "title": title, "body": body, "merged_at": None,
-            "head": {"label": f"{repo.split('/')[0]}:{head}", "ref": head, "repo": {"full_name": repo}},
-            "base": {"label": f"acme:{base}", "ref": base, "repo": {"full_name": "acme/churn"}},
-        }
-        return self.pulls[number]
-
-    def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body):
-        if headers.get("authorization") != f"Bearer {GITHUB_TOKEN}":
-            return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
-                               "status": "401"})
-        route = re.fullmatch(r"/repos/acme/churn/(pulls|issues)(?:/(\d+))?(/comments)?", path)
-        if not route:
-            return NOT_FOUND
-        kind, number, comments = route.group(1), route.group(2), route.group(3)
-        if kind == "pulls" and number is None and method == "GET":
-            found = [p for p in self.pulls.values() if query.get("state", "open") in ("all", p["state"])
-                     and query.get("head", p["head"]["label"]) == p["head"]["label"]]
-            per_page = min(int(query.get("per_page", 30)), self.page_size)
-            page = int(query.get("page", 1))
-            link = {}
-            if page * per_page < len(found):
-                next_url = f"{self.base}/repos/acme/churn/pulls?{urlencode({**query, 'page': page + 1})}"
-                link = {"Link": f'<{next_url}>; rel="next"'}
-            return _json(200, found[(page - 1) * per_page: page * per_page], link)
-        if kind == "pulls" and number is None and method == "POST":
-            if any(p["head"]["ref"] == body["head"] and p["state"] == "open" for p in self.pulls.values()):
-                return _json(422, {"message": "Validation Failed", "errors": [
-                    {"resource": "PullRequest", "code": "custom",
-                     "message": f"A pull request already exists for acme:{body['head']}."}]})
-            return _json(201, self.add(body["head"], body["base"], body["title"], body["body"]))
-        pull = self.pulls.get(int(number)) if number else None
-        if pull is None:
-            return NOT_FOUND
-        if kind == "pulls" and method == "PATCH":
-            pull.update({key: body[key] for key in ("title", "body", "state") if key in body})
-            return _json(200, pull)
-        if kind == "issues" and comments and method == "POST":
-            self.comments.append((pull["number"], body["body"]))
-            return _json(201, {"id": len(self.comments), "body": body["body"],
-                               "html_url": f"{pull['html_url']}#issuecomment-{len(self.comments)}"})
-        return NOT_FOUND
-
-
-class FakeGitLab:
-    """GitLab's merge request and notes endpoints (docs.gitlab.com/api/merge_requests, /api/notes)."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.merge_requests: dict[int, dict] = {}
-        self.notes: list[tuple[int, str]] = []
-        self.page_size = 100  # GitLab's per_page maximum
-
-    def add(self, source: str, target: str = "main", title: str = "t", description: str = "",
-            state: str = "opened", source_project_id: int = 42) -> dict:
-        iid = len(self.merge_requests) + 1
-        self.merge_requests[iid] = {
-            "id": 1000 + iid, "iid": iid, "project_id": 42, "source_project_id": source_project_id,
-            "target_project_id": 42, "title": title, "description": description, "state": state,
-            "source_branch": source, "target_branch": target,
-            "web_url": f"https://gitlab.com/acme/ml/churn/-/merge_requests/{iid}",
-        }
-        return self.merge_requests[iid]
-
-    def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body):
-        if headers.get("private-token") != GITLAB_TOKEN:
-            return _json(401, {"message": "401 Unauthorized"})
-        # The project id is the URL-encoded full path: a raw slash would not reach this route.
-        route = re.fullmatch(r"/projects/acme%2Fml%2Fchurn/merge_requests(?:/(\d+))?(/notes)?", path)
-        if not route:
-            return _json(404, {"message": "404 Project Not Found"})
-        iid, notes = route.group(1), route.group(2)
-        if iid is None and method == "GET":
-            found = [m for m in self.merge_requests.values()
-                     if query.get("state", "all") in ("all", m["state"])
-                     and query.get("source_branch", m["source_branch"]) == m["source_branch"]]
-            per_page = min(int(query.get("per_page", 20)), self.page_size)
-            page = int(query.get("page", 1))
-            pages = max(1, -(-len(found) // per_page))
-            next_page = str(page + 1) if page < pages else ""
-            headers_out = {"x-page": str(page), "x-per-page": str(per_page), "x-total": str(len(found)),
-                           "x-total-pages": str(pages), "x-next-page": next_page,
-                           "x-prev-page": str(page - 1) if page > 1 else ""}
-            return _json(200, found[(page - 1) * per_page: page * per_page], headers_out)
-        if iid is None and method == "POST":
-            if any(m["source_branch"] == body["source_branch"] and m["state"] == "opened"
-                   for m in self.merge_requests.values()):
-                return _json(409, {"message": ["Another open merge request already exists for this source branch: !1"]})
-            return _json(201, self.add(body["source_branch"], body["target_branch"], body["title"],
-                                       body.get("description", "")))
-        merge_request = self.merge_requests.get(int(iid)) if iid else None
-        if merge_request is None:
-            return _json(404, {"message": "404 Not found"})
-        if notes and method == "POST":
-            self.notes.append((merge_request["iid"], body["body"]))
-            return _json(201, {"id": len(self.notes), "body": body["body"], "noteable_iid": merge_request["iid"]})
-        if method == "PUT":
-            merge_request.update({key: body[key] for key in ("title", "description") if key in body})
-            if body.get("state_event") == "close":
-                merge_request["state"] = "closed"
-            return _json(200, merge_request)
-        return _json(404, {"message": "404 Not found"})
-
-
-class FakeAzureDevOps:
-    """Azure DevOps Git 7.1 pull requests and threads (learn.microsoft.com/rest/api/azure/devops/git/pull-requests)."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.pulls: dict[int, dict] = {}
-        self.threads: list[tuple[int, dict]] = []
-
-    def add(self, source: str, target: str = "main", title: str = "t", description: str = "",
-            status: str = "active") -> dict:
-        number = len(self.pulls) + 1
-        self.pulls[number] = {
-            "repository": {"id": "3411ebc1-d5aa-464f-9615-0b527bc66719", "name": "churn",
-                           "url": f"{self.base}/acme/Data%20Science/_apis/git/repositories/churn",
-                           "webUrl": "https://dev.azure.com/acme/Data%20Science/_git/churn",
-                           "project": {"name": "Data Science"}},
-            "pullRequestId": number, "status": status, "title": title, "description": description,
-            "sourceRefName": f"refs/heads/{source}", "targetRefName": f"refs/heads/{target}",
-            "url": f"{self.base}/acme/Data%20Science/_apis/git/repositories/churn/pullRequests/{number}",
-        }
-        return self.pulls[number]
-
-    def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body):
-        expected = "Basic " + base64.b64encode(f":{ADO_PAT}".encode()).decode()
-        if headers.get("authorization") != expected:
-            return 401, {"Content-Type": "text/html"}, b"<html>Access Denied: the Personal Access Token expired.</html>"
-        if query.get("api-version") != "7.1":
-            return _json(400, {"message": "The requested REST API version is missing or unsupported."})
-        route = re.fullmatch(r"/acme/Data%20Science/_apis/git/repositories/churn/pull[rR]equests(?:/(\d+))?(/threads)?",
-                             path)
-        if not route:
-            return _json(404, {"message": "TF401019: The Git repository with name or identifier churn does not exist "
-                                          "or you do not have permissions for the operation you are attempting."})
-        number, threads = route.group(1), route.group(2)
-        if number is None and method == "GET":
-            found = [p for p in self.pulls.values()
-                     if query.get("searchCriteria.status", "active") in ("all", p["status"])
-                     and query.get("searchCriteria.sourceRefName", p["sourceRefName"]) == p["sourceRefName"]]
-            skip, top = int(query.get("$skip", 0)), int(query.get("$top", 101))
-            page = found[skip: skip + top]
-            return _json(200, {"value": page, "count": len(page)})
-        if number is None and method == "POST":
-            if any(p["sourceRefName"] == body["sourceRefName"] and p["status"] == "active"
-                   for p in self.pulls.values()):
-                return _json(409, {"$id": "1", "innerException": None, "message": "TF401179: An active pull request "
-                                   "for the source and target branch already exists.",
-                                   "typeKey": "GitPullRequestExistsException"})
-            pull = self.add(body["sourceRefName"].removeprefix("refs/heads/"),
-                            body["targetRefName"].removeprefix("refs/heads/"), body["title"], body["description"])
-            return _json(201, pull)
-        pull = self.pulls.get(int(number)) if number else None
-        if pull is None:
-            return _json(404, {"message": "TF401180: The requested pull request was not found."})
-        if threads and method == "POST":
-            self.threads.append((pull["pullRequestId"], body))
-            return _json(200, {"id": len(self.threads), "status": body.get("status"),
-                               "comments": [{"id": 1, **comment} for comment in body["comments"]]})
-        if method == "PATCH":
-            pull.update({key: body[key] for key in ("title", "description", "status") if key in body})
-            return _json(200, pull)
-        return _json(404, {"message": "TF400813: resource not available"})
-
-
-class PlatformServer:
-    """A local HTTP server with the three fakes under /github, /gitlab and /ado; records every request."""
-
-    def __init__(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self):
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                record = Recorded(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                                  {name.lower(): value for name, value in self.headers.items()},
-                                  json.loads(raw) if raw else None)
-                server.requests.append(record)
-                status, headers, payload = server.answer(record)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_PATCH = _serve
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        self.reset()
-
-    def reset(self):
-        self.requests: list[Recorded] = []
-        self.next_answers: list[tuple[int, dict, bytes]] = []  # canned answers that go before the fakes
-        self.github = FakeGitHub(f"{self.url}/github")
-        self.gitlab = FakeGitLab(f"{self.url}/gitlab")
-        self.ado = FakeAzureDevOps(f"{self.url}/ado")
-
-    def answer(self, record: Recorded):
-        if self.next_answers:
-            return self.next_answers.pop(0)
-        for prefix, fake in (("/github", self.github), ("/gitlab", self.gitlab), ("/ado", self.ado)):
-            if record.path.startswith(prefix + "/"):
-                return fake.handle(record.method, record.path[len(prefix):], record.query, record.headers, record.body)
-        return NOT_FOUND
-
-    def fake(self, platform: str):
-        return {"github": self.github, "gitlab": self.gitlab, "azure-devops": self.ado}[platform]
-
-    def env(self, **tokens: str) -> dict[str, str]:
-        """API URLs pointing here, plus the given tokens (GITHUB_TOKEN=..., ...)."""
-        return {"MLSTACK_GITHUB_API_URL": f"{self.url}/github", "MLSTACK_GITLAB_API_URL": f"{self.url}/gitlab",
-                "MLSTACK_AZURE_DEVOPS_API_URL": f"{self.url}/ado", **tokens}
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -611,12 +346,12 @@ def test_token_with_a_line_break_is_refused_before_any_request(server, platform)
 
 
 @pytest.mark.parametrize(("platform", "answer", "expected"), [
-    ("github", _json(422, {"message": "Validation Failed", "errors": [
+    ("github", json_answer(422, {"message": "Validation Failed", "errors": [
         {"resource": "PullRequest", "code": "custom", "message": "No commits between main and mlstack/update-1.5"}]}),
      "GitHub refused the request (422): Validation Failed; No commits between main and mlstack/update-1.5"),
-    ("gitlab", _json(409, {"message": ["Another open merge request already exists for this source branch: !4"]}),
+    ("gitlab", json_answer(409, {"message": ["Another open merge request already exists for this source branch: !4"]}),
      "GitLab refused the request (409): Another open merge request already exists for this source branch: !4"),
-    ("azure-devops", _json(409, {"$id": "1", "typeKey": "GitPullRequestExistsException",
+    ("azure-devops", json_answer(409, {"$id": "1", "typeKey": "GitPullRequestExistsException",
                                  "message": "TF401179: An active pull request for the source and target "
                                             "branch already exists."}),
      "Azure DevOps refused the request (409): TF401179: An active pull request for the source and target branch "
@@ -634,7 +369,7 @@ def test_platform_refusal_shows_its_own_message_on_one_line(server, platform, an
 
 def test_error_text_from_the_server_cannot_echo_the_token_or_break_the_line(server):
     """A hostile or buggy server that quotes the token back, with newlines and escapes, is sanitised."""
-    server.next_answers.append(_json(422, {"message": f"bad\nrequest \x1b[31m{GITHUB_TOKEN} via "
+    server.next_answers.append(json_answer(422, {"message": f"bad\nrequest \x1b[31m{GITHUB_TOKEN} via "
                                                       f"https://u:{GITHUB_TOKEN}@example.com/x"}))
     with pytest.raises(CodeHostError) as raised:
         client(server, "github").find_open("x")
@@ -652,7 +387,7 @@ def test_not_found_says_the_repository_or_token_access_is_wrong(server):
 
 def test_rate_limit_is_not_mistaken_for_a_bad_token(server):
     """GitHub answers an exhausted rate limit with 403 and x-ratelimit-remaining: 0."""
-    server.next_answers.append(_json(403, {"message": "API rate limit exceeded"}, {"x-ratelimit-remaining": "0"}))
+    server.next_answers.append(json_answer(403, {"message": "API rate limit exceeded"}, {"x-ratelimit-remaining": "0"}))
     with pytest.raises(CodeHostError, match=r"rate limit reached \(403\); wait"):
         client(server, "github").find_open("x")
 
@@ -667,7 +402,7 @@ def test_redirects_are_not_followed_with_the_token(server):
 
 def test_next_page_on_another_host_is_refused(server):
     """Pagination follows the Link header only on the API's own host, so the token stays there."""
-    server.next_answers.append(_json(200, [], {"Link": '<https://elsewhere.example/pulls?page=2>; rel="next"'}))
+    server.next_answers.append(json_answer(200, [], {"Link": '<https://elsewhere.example/pulls?page=2>; rel="next"'}))
     with pytest.raises(CodeHostError, match=r"next page at another host \(elsewhere.example\); refused"):
         client(server, "github").list_open("mlstack/")
 
@@ -677,8 +412,8 @@ def test_next_page_on_another_host_is_refused(server):
      r"^GitHub API answered 200 with something other than JSON \(text/html\); is http://.* the API URL\?$"),
     ([(502, {"Content-Type": "text/html"}, b"<html>Bad gateway</html>")],
      r"^GitHub API failed \(502\); try again later$"),
-    ([_json(200, {"not": "a list"})], r"answered a list request with something other than a list"),
-    ([_json(200, []), _json(201, {"number": 3})], r"pull request that lacks html_url"),
+    ([json_answer(200, {"not": "a list"})], r"answered a list request with something other than a list"),
+    ([json_answer(200, []), json_answer(201, {"number": 3})], r"pull request that lacks html_url"),
 ])
 def test_unexpected_answers_are_one_line_errors(server, answers, expected):
     """Non-JSON pages (a proxy's login), 5xx and JSON of the wrong shape are errors, not crashes."""
@@ -690,7 +425,7 @@ def test_unexpected_answers_are_one_line_errors(server, answers, expected):
 def test_a_response_larger_than_the_limit_is_refused(server, monkeypatch):
     """A runaway answer is not read into memory past MAX_RESPONSE_BYTES."""
     monkeypatch.setattr(code_hosts, "MAX_RESPONSE_BYTES", 1024)
-    server.next_answers.append(_json(200, ["x" * 100] * 50))
+    server.next_answers.append(json_answer(200, ["x" * 100] * 50))
     with pytest.raises(CodeHostError, match=r"answered with more than .* refused"):
         client(server, "github").find_open("x")
 

@@ -147,7 +147,8 @@ class FakeGitLab:
         if iid is None and method == "POST":
             if any(m["source_branch"] == body["source_branch"] and m["state"] == "opened"
                    for m in self.merge_requests.values()):
-                return json_answer(409, {"message": ["Another open merge request already exists for this source branch: !1"]})
+                return json_answer(409, {"message": [
+                    "Another open merge request already exists for this source branch: !1"]})
             return json_answer(201, self.add(body["source_branch"], body["target_branch"], body["title"],
                                        body.get("description", "")))
         merge_request = self.merge_requests.get(int(iid)) if iid else None
@@ -195,8 +196,9 @@ class FakeAzureDevOps:
         route = re.fullmatch(r"/acme/Data%20Science/_apis/git/repositories/churn/pull[rR]equests(?:/(\d+))?(/threads)?",
                              path)
         if not route:
-            return json_answer(404, {"message": "TF401019: The Git repository with name or identifier churn does not exist "
-                                          "or you do not have permissions for the operation you are attempting."})
+            return json_answer(404, {"message": "TF401019: The Git repository with name or identifier churn does "
+                                          "not exist or you do not have permissions for the operation you are "
+                                          "attempting."})
         number, threads = route.group(1), route.group(2)
         if number is None and method == "GET":
             found = [p for p in self.pulls.values()
@@ -208,7 +210,8 @@ class FakeAzureDevOps:
         if number is None and method == "POST":
             if any(p["sourceRefName"] == body["sourceRefName"] and p["status"] == "active"
                    for p in self.pulls.values()):
-                return json_answer(409, {"$id": "1", "innerException": None, "message": "TF401179: An active pull request "
+                return json_answer(409, {"$id": "1", "innerException": None,
+                                         "message": "TF401179: An active pull request "
                                    "for the source and target branch already exists.",
                                    "typeKey": "GitPullRequestExistsException"})
             pull = self.add(body["sourceRefName"].removeprefix("refs/heads/"),

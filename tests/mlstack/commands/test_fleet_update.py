@@ -2,9 +2,8 @@
 
 The git side is real: every repository has a local bare remote, reached through
 https://github.com/acme/<name>.git by a test-only `url.<file>.insteadOf` (so git pushes to disk
-while a code-host client would see owner/repo). The code-host API is replaced by a small
-in-process fake in the --open-pr test (the real clients are tested against a local HTTP server
-in their own tests).
+while the code-host client sees owner/repo). The --open-pr tests run the real GitHub client
+against tests/helpers/code_host_server.py, a local server answering as GitHub's REST API documents.
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from helpers import git
+from helpers.code_host_server import GITHUB_TOKEN, WRONG_TOKEN, PlatformServer
 from helpers.template_repos import TemplateRepo, append, commit_all, copy_project, generate, invoke
 from mlstack.commands.fleet_update import RolloutSettings, fleet_update, is_done, select_wave
 from mlstack.commands.update import update_project
@@ -197,66 +195,52 @@ def test_a_remote_update_branch_for_this_version_is_skipped_and_a_lost_state_fil
     assert refs(folder / "clean.git") == pushed
 
 
-class FakeHost:
-    """Stands in for mlstack.code_hosts' clients: records calls, answers like an open request."""
-
-    calls: list = []
-
-    def __init__(self, url: str, token: bool):
-        self.url, self.token, self.platform = url, token, "github"
-
-    def has_token(self):
-        return self.token
-
-    def compare_url(self, base, head):
-        return f"{self.url.removesuffix('.git')}/compare/{base}...{head}"
-
-    def find_open(self, source):
-        self.calls.append(("find_open", source))
-        return types.SimpleNamespace(url=f"{self.url}/pull/1", number="1", source_branch=source,
-                                     target_branch="main", state="open") if source == OLD_BRANCH else None
-
-    def list_open(self, prefix):
-        return []
-
-    def open_or_update(self, source, target, title, body):
-        self.calls.append(("open_or_update", source, target, title, body))
-        return types.SimpleNamespace(url=f"{self.url}/pull/2", number="2", source_branch=source,
-                                     target_branch=target, state="open")
-
-    def close(self, request, comment):
-        self.calls.append(("close", request.source_branch, comment))
-
-
 @pytest.fixture
-def fake_code_hosts(monkeypatch):
-    module = types.ModuleType("mlstack.code_hosts")
-    module.CodeHostError = type("CodeHostError", (Exception,), {})
-    module.host_for = lambda url, env=None: FakeHost(url, token="older" in url)
-    monkeypatch.setitem(sys.modules, "mlstack.code_hosts", module)
-    FakeHost.calls = []
-    return FakeHost.calls
+def github_api(monkeypatch):
+    """The local server answering like GitHub's REST API (pulls, issue comments), as MLSTACK_GITHUB_API_URL."""
+    server = PlatformServer()
+    monkeypatch.setenv("MLSTACK_GITHUB_API_URL", f"{server.url}/github")
+    yield server.github
+    server.close()
 
 
-def test_open_pr_opens_a_request_with_the_template_changes_and_closes_the_superseded_one(
-        remotes, tmp_path, fake_code_hosts):
-    template, folder = remotes
+def test_open_pr_opens_a_pull_request_with_the_template_changes_and_closes_the_superseded_one(
+        remotes, tmp_path, github_api, monkeypatch):
+    """The real GitHub client against the local server that answers as docs.github.com/rest/pulls documents."""
+    _, folder = remotes
+    shutil.copytree(folder / "older.git", folder / "churn.git")
+    older_request = github_api.add(OLD_BRANCH)
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
     state_file = tmp_path / "state.json"
-    result = fleet(f"{GITHUB}older.git", f"{GITHUB}clean.git", "--state", str(state_file), "--to", V2,
-                   "--trust", "--push", "--open-pr", "-j", "1")
+    result = fleet(f"{GITHUB}churn.git", "--state", str(state_file), "--to", V2, "--trust", "--push", "--open-pr",
+                   "-j", "1")
     assert result.exit_code == 0, result.output
-    state = load_state(state_file)
-    older, clean = state[f"{GITHUB}older.git"], state[f"{GITHUB}clean.git"]
-    assert older.request_url == f"{GITHUB}older.git/pull/2"
-    assert clean.request_url == f"{GITHUB}clean/compare/main...{BRANCH}"  # no token: the compare URL
-    opened = [call for call in fake_code_hosts if call[0] == "open_or_update"]
+    opened = [pull for pull in github_api.pulls.values() if pull["head"]["ref"] == BRANCH]
     assert len(opened) == 1
-    _, source, target, title, body = opened[0]
-    assert (source, target, title) == (BRANCH, "main", f"Update to template {V2} (mlstack)")
-    assert "- `M README.md`" in body and "- `A docs/v15.md`" in body  # since the render main records
-    assert "`mlstack check`: " in body and "`mlstack validate`: passed" in body
-    assert ("close", OLD_BRANCH, f"Superseded by {GITHUB}older.git/pull/2 (template {V2}, mlstack fleet update).") \
-        in fake_code_hosts
+    pull = opened[0]
+    assert load_state(state_file)[f"{GITHUB}churn.git"].request_url == pull["html_url"]
+    assert (pull["base"]["ref"], pull["title"]) == ("main", f"Update to template {V2} (mlstack)")
+    assert "- `M README.md`" in pull["body"] and "- `A docs/v15.md`" in pull["body"]  # since the render main records
+    assert "`mlstack check`: " in pull["body"] and "`mlstack validate`: passed" in pull["body"]
+    assert older_request["state"] == "closed"
+    assert github_api.comments == [(older_request["number"], f"Superseded by {pull['html_url']} (template {V2}, "
+                                                             "mlstack fleet update).")]
+    assert GITHUB_TOKEN not in result.output + state_file.read_text()
+
+
+def test_an_expired_token_is_a_note_on_the_repositorys_line_and_the_compare_url_is_recorded(
+        remotes, tmp_path, github_api, monkeypatch):
+    """The local GitHub-shaped server answers 401 "Bad credentials", as the API does for an expired token."""
+    monkeypatch.setenv("GITHUB_TOKEN", WRONG_TOKEN)
+    state_file = tmp_path / "state.json"
+    result = fleet(f"{GITHUB}clean.git", "--state", str(state_file), "--to", V2, "--trust", "--push", "--open-pr",
+                   "-j", "1")
+    assert result.exit_code == 0, result.output
+    entry = load_state(state_file)[f"{GITHUB}clean.git"]
+    assert (entry.outcome, entry.pushed) == ("updated", True)
+    assert entry.request_url == f"https://github.com/acme/clean/compare/main...{BRANCH}?expand=1"
+    assert "GITHUB_TOKEN was refused" in result.output and WRONG_TOKEN not in result.output
+    assert github_api.pulls == {}
 
 
 # --- waves, failures and the state file, on repositories that fail fast ------------------------------

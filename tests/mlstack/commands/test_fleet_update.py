@@ -180,6 +180,15 @@ def test_canary_then_the_rest_with_push_gives_every_outcome_and_a_rerun_changes_
         assert "v2 line from the template" in (clone / "README.md").read_text()
         assert "version: v2.0.0" in (clone / ".mlstack" / "answers.yml").read_text()
 
+    shown = ["clean", "conflict", "not-mlstack"]
+    report = invoke("fleet", "report", *(f"{GITHUB}{name}.git" for name in shown), "--state", str(state_file),
+                    "--format", "json", "--cache-dir", str(tmp_path / "report-cache"), "-j", "2")
+    rows = {row["repo"].removeprefix(GITHUB).removesuffix(".git"): row for row in json.loads(report.output)["repos"]}
+    assert {name: (rows[name]["rollout"], rows[name]["update_branch"]) for name in shown} == {
+        "clean": (f"updated {V2}", BRANCH), "conflict": (f"conflicted {V2}", None),
+        "not-mlstack": (f"failed {V2}", None)}
+    assert rows["clean"]["template_version"] == "v1.0.0"  # the default branch, until the team merges
+
 
 def test_a_remote_update_branch_for_this_version_is_skipped_and_a_lost_state_file_is_rebuilt(remotes, tmp_path):
     template, folder = remotes

@@ -288,7 +288,7 @@ def fleet_update_command(
     def body() -> int:
         if state is None and from_file is None:
             raise InvalidInput("fleet update: pass --state FILE (or --from FILE, whose state file sits next to it)")
-        targets = read_targets(repos or [], from_file)
+        targets = read_targets(repos or [], from_file, "fleet update")
         version = rollout_version(to, template, trust)
         settings = RolloutSettings(version, template, trust, push, open_pr, str(work_dir or ""))
         report = fleet_update(targets, settings, state_path=state or default_state_path(from_file),

@@ -99,7 +99,7 @@ def version_tally(versions: Iterable[str | None]) -> dict[str, int]:
     return dict(sorted(tally.items(), key=lambda item: version_key(item[0]) or ((-1,), 0), reverse=True))
 
 
-def read_targets(targets: list[str], from_file: Path | None) -> list[str]:
+def read_targets(targets: list[str], from_file: Path | None, command: str = "fleet report") -> list[str]:
     """Repositories from the command line and/or a file (one per line, # comments)."""
     found = list(targets)
     if from_file is not None:
@@ -110,7 +110,7 @@ def read_targets(targets: list[str], from_file: Path | None) -> list[str]:
         found += [line.split("#", 1)[0].strip() for line in lines]
     found = [t for t in found if t]
     if not found:
-        raise InvalidInput("fleet report: name at least one repository (paths or git URLs) or use --from FILE")
+        raise InvalidInput(f"{command}: name at least one repository (paths or git URLs) or use --from FILE")
     return list(dict.fromkeys(found))
 
 

@@ -37,6 +37,8 @@ NoInputOption = Annotated[bool, typer.Option(
     "--no-input", help="Ask nothing: --set, --answers-file and valid defaults answer every question.")]
 ProjectOption = Annotated[Path, typer.Option(
     "--project", "-C", help="The repository (default: here).")]
+PolicyOption = Annotated[str | None, typer.Option(
+    "--policy", help="Policy YAML: a path, a file in the repo, or GIT_URL//path/in/repo.yml?ref=REF.")]
 
 
 def fail(error: MlstackError) -> None:
@@ -149,8 +151,7 @@ def validate(
 @app.command()
 def check(
     directory: Path = typer.Argument(Path("."), help="Repository to check."),
-    policy: str | None = typer.Option(None, "--policy", help="Policy YAML: a path, a file in the repo, or "
-                                         "GIT_URL//path/in/repo.yml?ref=REF."),
+    policy: PolicyOption = None,
     output_format: str = typer.Option("text", "--format", help="text, json, sarif or markdown."),
     select: list[str] | None = typer.Option(None, "--select", help="Only these rule ids or prefixes (repeatable)."),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Skip these rule ids or prefixes (repeatable)."),
@@ -198,7 +199,7 @@ app.add_typer(fleet_app, name="fleet")
 def fleet_report_command(
     repos: list[str] | None = typer.Argument(None, help="Repository paths or git URLs."),
     from_file: Path | None = typer.Option(None, "--from", help="File listing repositories, one per line."),
-    policy: str | None = typer.Option(None, "--policy", help="Policy YAML (path or GIT_URL//path?ref=REF)."),
+    policy: PolicyOption = None,
     output_format: str = typer.Option("table", "--format", help="table, json, csv or html."),
     output: Path | None = typer.Option(None, "--output", "-O", help="Write the report to this file."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: one per core)."),
@@ -259,6 +260,7 @@ def fleet_update_command(
                                                      "version tag of --template)."),
     template: TemplateOption = None,
     trust: TrustOption = False,
+    policy: PolicyOption = None,
     canary: int | None = typer.Option(None, "--canary", help="Update only the first N repositories of the list."),
     wave: int | None = typer.Option(None, "--wave", help="Update the next N repositories not done yet."),
     max_failures: int | None = typer.Option(None, "--max-failures",
@@ -283,6 +285,7 @@ def fleet_update_command(
         rollout_version,
     )
     from mlstack.errors import FINDINGS, InvalidInput
+    from mlstack.policy.policy_file import load_policy
     from mlstack.rollout_state import default_state_path
 
     def body() -> int:
@@ -290,7 +293,8 @@ def fleet_update_command(
             raise InvalidInput("fleet update: pass --state FILE (or --from FILE, whose state file sits next to it)")
         targets = read_targets(repos or [], from_file, "fleet update")
         version = rollout_version(to, template, trust)
-        settings = RolloutSettings(version, template, trust, push, open_pr, str(work_dir or ""))
+        settings = RolloutSettings(version, template, trust, push, open_pr, str(work_dir or ""),
+                                   load_policy(policy) if policy else None)
         report = fleet_update(targets, settings, state_path=state or default_state_path(from_file),
                               canary=canary, wave=wave, max_failures=max_failures, retry_failed=retry_failed,
                               jobs=jobs, on_outcome=lambda outcome: echo_lines(describe_outcome(outcome)))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlstack.errors import InvalidInput, MlstackError, as_text, one_line
+from mlstack.policy.policy_file import Policy
 from mlstack.rollout_state import RolloutEntry, load_state, save_state
 from mlstack.urls import redact
 
@@ -39,6 +40,7 @@ class RolloutSettings:
     push: bool = False
     open_pr: bool = False
     work_dir: str = ""
+    policy: Policy | None = None  # what the update branch is checked against (None: the built-in policy)
 
 
 @dataclass
@@ -271,6 +273,7 @@ def _update_in(target: str, folder: Path, settings: RolloutSettings) -> RepoOutc
 
     shown = rollout_key(target)
     repo = bring_in(target, folder)
+    uncommitted = _uncommitted_note(target)
     default = repo.current_branch() or "HEAD"
     if repo.show_file("HEAD", RECORD_PATH) is None:
         raise _Failed(f"not an mlstack repository: {default} has no committed {RECORD_PATH} "
@@ -297,7 +300,8 @@ def _update_in(target: str, folder: Path, settings: RolloutSettings) -> RepoOutc
     except MlstackError as error:
         raise _Failed(f"update: {error.message}", from_version=record.version) from error
     changes = [str(change) for change in result.template_changes]
-    entry = RolloutEntry("updated", result.to_version, from_version=record.version, notes=list(result.notes))
+    entry = RolloutEntry("updated", result.to_version, from_version=record.version,
+                         notes=[*uncommitted, *result.notes])
     outcome = RepoOutcome(shown, entry, template_changes=changes, migrations=list(result.migrations))
     if result.status == "up-to-date":
         entry.outcome = "up-to-date"
@@ -308,7 +312,7 @@ def _update_in(target: str, folder: Path, settings: RolloutSettings) -> RepoOutc
         outcome.team_command = team_command(default, settings, record.pristine_branch)
         return outcome
     entry.branch, entry.commit = result.branch, result.merge_commit
-    _verify(folder, entry)
+    _verify(folder, entry, settings.policy or Policy())
     if not settings.push:
         return outcome
     superseded = _superseded(repo, remote_updates, settings.version, record.pristine_branch, entry)
@@ -329,6 +333,20 @@ def bring_in(target: str, folder: Path):
     except CloneError as error:
         raise _Failed(f"clone: {error.message}") from error
     return GitRepo(folder)
+
+
+def _uncommitted_note(target: str) -> list[str]:
+    """A local checkout's uncommitted changes are not in the clone: say so rather than surprise."""
+    from mlstack.commands.fleet import is_remote
+    from mlstack.gitrepo import GitRepo
+
+    if is_remote(target):
+        return []
+    done = GitRepo(Path(target).expanduser().resolve()).completed("status", "--porcelain", "--untracked-files=no")
+    if done.returncode != 0 or not done.stdout.strip():
+        return []
+    return ["the local checkout has uncommitted changes: they are not part of this update (it starts from the "
+            "committed default branch); commit them, or the team merges the update branch after them"]
 
 
 def fetch_mlstack_branches(repo, pristine_branch: str) -> None:
@@ -379,14 +397,13 @@ def team_command(default: str, settings: RolloutSettings, pristine_branch: str) 
     return " && ".join(shlex.join(step) for step in steps)
 
 
-def _verify(folder: Path, entry: RolloutEntry) -> None:
-    """`mlstack check` (built-in policy) and `mlstack validate` (offline) on the update branch."""
+def _verify(folder: Path, entry: RolloutEntry, policy: Policy) -> None:
+    """`mlstack check` (the rollout's policy) and `mlstack validate` (offline) on the update branch."""
     from mlstack.commands.validate import validate_directory
     from mlstack.policy.engine import run_check
-    from mlstack.policy.policy_file import Policy
 
     try:
-        report = run_check(folder, Policy())
+        report = run_check(folder, policy)
     except MlstackError as error:
         raise _Failed(f"check: could not run ({error.message})", **_so_far(entry)) from error
     entry.check = report.outcome

@@ -204,6 +204,34 @@ def test_a_remote_update_branch_for_this_version_is_skipped_and_a_lost_state_fil
     assert refs(folder / "clean.git") == pushed
 
 
+def test_a_local_checkout_is_checked_against_the_rollouts_policy_and_its_uncommitted_changes_are_named(
+        remotes, tmp_path):
+    """A local path is cloned (never written); --policy is what the update branch must pass."""
+    template, folder = remotes
+    local = tmp_path / "local"
+    subprocess.run(["git", "clone", "--quiet", str(folder / "clean.git"), str(local)], check=True)
+    append(local / "Makefile", "\n# work in progress\n")
+    strict = tmp_path / "strict.yml"
+    strict.write_text("params:\n  min_template_version: v3.0.0\n")
+    state_file = tmp_path / "state.json"
+    options = [str(local), "--state", str(state_file), "--template", template.url, "--trust", "-j", "1"]
+    main_before = git(local, "rev-parse", "HEAD")
+
+    refused = fleet(*options, "--policy", str(strict))
+
+    assert refused.exit_code == FINDINGS, refused.output
+    entry = load_state(state_file)[str(local)]
+    assert (entry.outcome, entry.reason) == ("failed", "check: the update branch fails the policy (TPL001); "
+                                                       "not pushed")
+    retried = fleet(*options, "--retry-failed")
+    assert retried.exit_code == 0, retried.output
+    entry = load_state(state_file)[str(local)]
+    assert entry.outcome == "updated"
+    assert "note: the local checkout has uncommitted changes: they are not part of this update" in retried.output
+    assert git(local, "rev-parse", "HEAD") == main_before and "# work in progress" in (local / "Makefile").read_text()
+    assert git(local, "branch", "--list", BRANCH) == ""  # not pushed: nothing reached the checkout
+
+
 @pytest.fixture
 def github_api(monkeypatch):
     """The local server answering like GitHub's REST API (pulls, issue comments), as MLSTACK_GITHUB_API_URL."""

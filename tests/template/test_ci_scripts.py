@@ -491,10 +491,14 @@ def test_integration_run_links_the_run_on_the_pull_request_and_reports_the_resul
 
 # --- rollback.py ------------------------------------------------------------------------------
 
-def registry(prefix: str, champion: str | None, version_status: str = "READY") -> FakeDatabricks:
+def registry(prefix: str, champion: str | None, version_status: str = "READY",
+             validation: str | None = "passed") -> FakeDatabricks:
+    """The Unity Catalog registry endpoints rollback calls; a version's tags come as [{key, value}]."""
     alias = {"model_version": {"version": champion}} if champion else NotFound("no alias")
+    tags = [{"key": "validation_status", "value": validation}] if validation else []
+    version = {"version": "7", "status": version_status, "tags": [{"key": "team", "value": "ml"}, *tags]}
     return FakeDatabricks({
-        ("GET", f"{prefix}/model-versions/get"): [{"model_version": {"version": "7", "status": version_status}}],
+        ("GET", f"{prefix}/model-versions/get"): [{"model_version": version}],
         ("GET", f"{prefix}/registered-models/alias"): [alias],
         ("POST", f"{prefix}/registered-models/alias"): [{}],
         ("POST", f"{prefix}/model-versions/set-tag"): [{}],
@@ -519,15 +523,19 @@ def test_rollback_repoints_champion_and_tags_both_versions_with_the_audit_note(p
                         "value": "7"}) in posts
 
 
-@pytest.mark.parametrize("version,note,champion,status,message", [
-    ("7", "why", "7", "READY", "already the champion"),
-    ("v7", "why", "9", "READY", "must be a model version number"),
-    ("7", "  ", "9", "READY", "say why"),
-    ("7", "why", "9", "FAILED_REGISTRATION", "not READY"),
+@pytest.mark.parametrize("version,note,champion,status,validation,message", [
+    ("7", "why", "7", "READY", "passed", "already the champion"),
+    ("v7", "why", "9", "READY", "passed", "must be a model version number"),
+    ("7", "  ", "9", "READY", "passed", "say why"),
+    ("7", "why", "9", "FAILED_REGISTRATION", "passed", "not READY"),
+    ("7", "why", "9", "READY", "rejected", "validation_status='rejected': only a version that passed"),
+    ("7", "why", "9", "READY", "pending", "validation_status='pending'"),
+    ("7", "why", "9", "READY", None, "validation_status='missing'"),
 ])
-def test_rollback_refuses_unsafe_requests_and_changes_nothing(project, version, note, champion, status, message):
+def test_rollback_refuses_unsafe_requests_and_changes_nothing(project, version, note, champion, status, validation,
+                                                              message):
     rollback = load(project, "rollback")
-    api = registry("/api/2.0/mlflow/unity-catalog", champion=champion, version_status=status)
+    api = registry("/api/2.0/mlflow/unity-catalog", champion=champion, version_status=status, validation=validation)
     with pytest.raises(rollback.RollbackRefused, match=message):
         rollback.rollback(api, "prod.schema.model", version, note, "me", "run")
     assert not [c for c in api.calls if c[0] == "POST"]

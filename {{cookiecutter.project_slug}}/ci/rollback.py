@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 CHAMPION = "champion"
+VALIDATION_TAG = "validation_status"  # set by validate_model: passed or rejected
 # The MLflow registry REST calls, as Unity Catalog serves them.
 REGISTRY_API = "/api/2.0/mlflow/unity-catalog"
 MAX_NOTE_CHARS = 1000
@@ -89,7 +90,10 @@ def rollback(
     ci_run: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Re-point `champion` at `version`; return the audit record. Refuses no-ops and unready versions."""
+    """Re-point `champion` at `version`; return the audit record.
+
+    Refuses no-ops, unready versions and versions that did not pass validation.
+    """
     check_request(version, note)
     prefix = REGISTRY_API
     try:
@@ -98,9 +102,19 @@ def rollback(
         if is_not_found(error):
             raise RollbackRefused(f"model {model} has no version {version}") from None
         raise
-    status = (target.get("model_version") or {}).get("status")
+    found = target.get("model_version") or {}
+    status = found.get("status")
     if status not in (None, "READY"):
         raise RollbackRefused(f"model {model} version {version} is {status}, not READY")
+    # The rule deploy enforces holds in an emergency too: only a validated version serves patients.
+    listed = [tag for tag in found.get("tags") or [] if isinstance(tag, dict)]
+    version_tags = {str(tag.get("key")): str(tag.get("value")) for tag in listed}
+    validation = version_tags.get(VALIDATION_TAG, "missing")
+    if validation != "passed":
+        raise RollbackRefused(
+            f"model {model} version {version} has {VALIDATION_TAG}={validation!r}: only a version "
+            "that passed validate_model can become champion; roll back to one that did"
+        )
     previous = current_champion(api, prefix, model)
     if previous == version:
         raise RollbackRefused(f"version {version} of {model} is already the champion: nothing to roll back")

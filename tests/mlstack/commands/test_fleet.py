@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -14,12 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, git
+from helpers.browser import launch_chromium, needs_browser
 from mlstack.cli import app
 from mlstack.commands.fleet import fleet_report, read_targets, render_json
 from mlstack.policy.policy_file import parse_policy
 
 runner = CliRunner()
-CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "dapi0123456789abcdef0123456789abcdef"
 # The version the bundled template records, which the fleet's up-to-date repositories are on.
 CURRENT = json.loads((REPO_ROOT / "cookiecutter.json").read_text())["_template_version"]
@@ -147,18 +146,8 @@ def test_no_repositories_is_a_clear_error():
     assert result.exit_code == 3 and "name at least one repository" in result.output
 
 
-def browser_available() -> bool:
-    if CHROMIUM.exists():
-        return True
-    if os.environ.get("MLSTACK_REQUIRE_BROWSER"):
-        pytest.fail("MLSTACK_REQUIRE_BROWSER is set but /usr/bin/chromium is missing (apt-get install chromium)")
-    return False
-
-
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("MLSTACK_REQUIRE_BROWSER"),
-                    reason="headless Chromium not installed (CI installs it)")
+@needs_browser
 def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_path):
-    assert browser_available()
     from playwright.sync_api import sync_playwright
 
     targets, expected = fleet
@@ -170,9 +159,7 @@ def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_pat
     assert result.exit_code == 0, result.output
     secret_repo = next(r for r, s in expected.items() if s == "secret")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(page_file.as_uri())
@@ -229,10 +216,8 @@ def test_embedded_report_data_cannot_break_out_of_its_script_element():
     assert json.loads(safe) == json.loads(hostile)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("MLSTACK_REQUIRE_BROWSER"),
-                    reason="headless Chromium not installed (CI installs it)")
+@needs_browser
 def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_project, tmp_path):
-    assert browser_available()
     from playwright.sync_api import sync_playwright
 
     repos = []
@@ -246,9 +231,7 @@ def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_proj
     result = runner.invoke(app, ["fleet", "report", *repos, "--format", "html", "-O", str(page_file), "-j", "1"])
     assert result.exit_code == 0, result.output
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             errors_seen: list[str] = []

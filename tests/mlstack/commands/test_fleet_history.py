@@ -10,13 +10,12 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
-from test_fleet import CHROMIUM, browser_available
 from typer.testing import CliRunner
 
+from helpers.browser import launch_chromium, needs_browser
 from mlstack.cli import app
 from mlstack.commands.fleet import FleetReport, FleetRow, apply_rollout_state, describe, fleet_report, report_document
 from mlstack.fleet_history import HISTORY_LIMIT, load_history, record_run, store_snapshot
@@ -223,16 +222,8 @@ def test_a_bad_state_file_fails_before_any_repository_is_checked(tmp_path):
     assert result.exit_code == 3 and "--state" in result.output and "no such file" in result.output
 
 
-def launch(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"])
-
-
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("MLSTACK_REQUIRE_BROWSER"),
-                    reason="headless Chromium not installed (CI installs it)")
+@needs_browser
 def test_dashboard_shows_three_snapshots_over_time_in_a_real_browser(three_runs, tmp_path):
-    assert browser_available()
     from playwright.sync_api import sync_playwright
 
     current, _ = three_runs
@@ -244,7 +235,7 @@ def test_dashboard_shows_three_snapshots_over_time_in_a_real_browser(three_runs,
     page_file = tmp_path / "fleet.html"
     page_file.write_text(describe(current, "html"), encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             errors_seen: list[str] = []
@@ -290,10 +281,8 @@ def test_dashboard_shows_three_snapshots_over_time_in_a_real_browser(three_runs,
             browser.close()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("MLSTACK_REQUIRE_BROWSER"),
-                    reason="headless Chromium not installed (CI installs it)")
+@needs_browser
 def test_hostile_names_in_the_history_are_shown_as_text_and_run_nothing(tmp_path):
-    assert browser_available()
     from playwright.sync_api import sync_playwright
 
     folder = tmp_path / "history"
@@ -312,7 +301,7 @@ def test_hostile_names_in_the_history_are_shown_as_text_and_run_nothing(tmp_path
     page_file = tmp_path / "fleet.html"
     page_file.write_text(text, encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             errors_seen: list[str] = []

@@ -58,7 +58,8 @@ def make(project_venv, project: Path, *args: str):
 
 # (make arguments, the column the error names, a phrase of its fix)
 BAD_INPUT = {
-    "missing table": (["TABLE=churn_typo", "KEY=customer_id", "LABEL=churned"], "TABLE=churn_typo", "write it as Parquet"),
+    "missing table": (["TABLE=churn_typo", "KEY=customer_id", "LABEL=churned"], "TABLE=churn_typo",
+                      "write it as Parquet"),
     "missing key": (["TABLE=churn", "KEY=customer", "LABEL=churned"], "KEY=customer", "one of: customer_id"),
     "missing label": (["TABLE=churn", "KEY=customer_id", "LABEL=churn"], "LABEL=churn", "did you mean"),
     "label with three classes": (["TABLE=churn", "KEY=customer_id", "LABEL=plan"], "LABEL=plan", "pass a 0/1 column"),
@@ -118,7 +119,8 @@ def test_adoption_writes_the_tables_specs_and_says_what_it_decided(churn_project
     assert project["tables"]["outcomes"] is None and project["validation"]["fairness"]["sensitive_attribute"] is None
     # What it left out, listed with why, and what it decided for each feature.
     lines = adopted.splitlines()
-    left_out = {line.split()[0]: line for line in lines[lines.index(next(x for x in lines if "not model inputs" in x)):]}
+    start = lines.index(next(x for x in lines if "not model inputs" in x))
+    left_out = {line.split()[0]: line for line in lines[start:]}
     assert "identifier" in left_out["account_number"]
     assert "free text" in left_out["last_note"]
     assert "point in time" in left_out["signup_at"]

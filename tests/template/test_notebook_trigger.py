@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from test_notebooks import DbUtils, load_bootstrap, projects  # noqa: F401 - projects is a fixture
+from test_notebooks import DbUtils, load_bootstrap
 
 
 def test_trigger_widgets_become_training_trigger_settings_and_none_without_a_trigger(projects, monkeypatch):

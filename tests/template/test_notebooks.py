@@ -39,8 +39,8 @@ class DbUtils:
         self.widgets = Widgets(values)
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory) -> dict[str, Path]:
+def make_projects(tmp_path_factory) -> dict[str, Path]:
+    """Three notebook variants (the session fixture `projects` in conftest.py calls this once)."""
     from cookiecutter.main import cookiecutter
 
     baked = {}

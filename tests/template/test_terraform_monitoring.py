@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from test_terraform_template import (  # noqa: F401 - bakes is a fixture
+from test_terraform_template import (
     ENVIRONMENTS,
-    Bake,
     RESOURCE_IDS,
+    Bake,
     Evaluator,
-    bakes,
     each_bake,
     jobs_of,
     to_api,
@@ -210,7 +208,8 @@ def test_rendered_monitors_load_into_the_data_quality_api_models_without_losing_
             analysis = profiling.inference_log or profiling.time_series
             assert all(isinstance(g, AggregationGranularity) for g in analysis.granularities)
             if key == "predictions":
-                assert profiling.inference_log.problem_type is InferenceProblemType.INFERENCE_PROBLEM_TYPE_CLASSIFICATION
+                classification = InferenceProblemType.INFERENCE_PROBLEM_TYPE_CLASSIFICATION
+                assert profiling.inference_log.problem_type is classification
             else:
                 assert profiling.time_series is not None and profiling.inference_log is None
 

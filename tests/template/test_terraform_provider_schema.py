@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_terraform_template import bakes, each_bake  # noqa: F401 - bakes is a fixture
+from test_terraform_template import each_bake
 
 from helpers import REPO_ROOT
 

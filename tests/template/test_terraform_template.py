@@ -1,6 +1,6 @@
 """The generated terraform/: parses, is fmt-clean, follows the shared contracts and provider facts.
 
-Every cloud x CI platform is baked once (module scope), plus topology and option variants;
+Every cloud x CI platform is baked once per session, plus topology and option variants;
 the tests read the baked files with python-hcl2 and compare them with the answers, with
 configs/<env>.yml and with the Jobs and Serving API models of databricks-sdk.
 """
@@ -106,8 +106,8 @@ def parse_tree(terraform: Path) -> dict[str, dict[str, Any]]:
             for path in sorted(terraform.rglob("*")) if path.suffix in (".tf", ".hcl")}
 
 
-@pytest.fixture(scope="module")
-def bakes(tmp_path_factory) -> dict[str, Bake]:
+def make_bakes(tmp_path_factory) -> dict[str, Bake]:
+    """Every bake of BAKES, parsed (the session fixture `bakes` in conftest.py calls this once)."""
     from cookiecutter.main import cookiecutter
 
     baked = {}

@@ -36,11 +36,17 @@ def set_version(repo: Path, version: str) -> None:
     answers.write_text(answers.read_text().replace(f"\n  version: {CURRENT}", f"\n  version: {version}", 1))
 
 
+# Waivers are judged against today (the CLI's checks have no --today): this one stays in date,
+# and within the policy's longest waiver (365 days), whenever the suite runs.
+TODAY = dt.date.today()
+WAIVED_UNTIL = (TODAY + dt.timedelta(days=200)).isoformat()
+
+
 def waive_makefile_change(repo: Path) -> None:
     (repo / "Makefile").write_text("# approved change\n")
     (repo / ".mlstack" / "waivers.yml").write_text(
         "waivers:\n  - rule: TPL002\n    path: Makefile\n    reason: approved\n    owner: ana\n"
-        "    expires: 2027-06-30\n")
+        f"    expires: {WAIVED_UNTIL}\n")
 
 
 # 50 repositories: how many of each state, and how to put a copy of the base project in it.
@@ -82,7 +88,7 @@ OUTCOME_OF_STATE = {"ok": "ok", "old": "update", "drift": "drift", "secret": "po
 def test_fleet_of_fifty_mixed_repositories_gives_the_expected_counts(fleet):
     targets, expected = fleet
     policy = parse_policy({"params": {"latest_template_version": CURRENT}}, "fleet-policy")
-    report = fleet_report(targets, policy, jobs=2, today=dt.date(2026, 11, 23))
+    report = fleet_report(targets, policy, jobs=2, today=TODAY)
     by_repo = {row.repo: row for row in report.rows}
     assert [row.repo for row in report.rows] == targets
     for repo, state in expected.items():
@@ -255,7 +261,7 @@ def test_a_policy_with_levels_puts_the_level_each_repository_reached_in_the_flee
     policy = parse_policy({"params": {"min_template_version": CURRENT},
                            "levels": [{"name": "bronze", "rules": ["SEC"]}, {"name": "gold", "rules": ["TPL"]}]},
                           "levels-policy")
-    report = fleet_report([str(base_project), str(old), str(leaky)], policy, jobs=1, today=dt.date(2026, 11, 23))
+    report = fleet_report([str(base_project), str(old), str(leaky)], policy, jobs=1, today=TODAY)
     assert [row.level for row in report.rows] == ["gold", "bronze", None]
     document = json.loads(render_json(report))
     assert [repo["level"] for repo in document["repos"]] == ["gold", "bronze", None]

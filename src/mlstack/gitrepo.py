@@ -110,7 +110,7 @@ class GitRepo:
         if check and done.returncode != 0:
             if done.returncode < 0:
                 raise GitError(f"git {args[0]} was killed by signal {-done.returncode}")
-            raise GitError(f"git {args[0]} failed: {_last_line(done.stderr)}")
+            raise GitError(f"git {args[0]} failed: {git_complaint(done.stderr)}")
         return done.stdout
 
     def completed(self, *args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None,
@@ -301,7 +301,7 @@ class GitRepo:
         theirs = self.commit_tree(theirs_tree, [base], "mlstack merge: theirs")
         done = self.completed("merge-tree", "--write-tree", "-z", "--messages", "--end-of-options", ours, theirs)
         if done.returncode not in (0, 1):
-            raise GitError(f"git merge-tree failed (mlstack needs git 2.38 or newer): {_last_line(done.stderr)}")
+            raise GitError(f"git merge-tree failed (mlstack needs git 2.38 or newer): {git_complaint(done.stderr)}")
         merge = _parse_merge_tree(done.stdout)
         merge.oids = {"ours": ours, "theirs": theirs, "base": base}
         return merge
@@ -666,13 +666,13 @@ def clone(url: str, into: Path, *, ref: str | None = None, all_branches: bool = 
     done = subprocess.run([*git, "clone", "--quiet", "--no-checkout", "--end-of-options", url, str(into)],
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise CloneError(redact(_last_line(done.stderr)))
+        raise CloneError(redact(git_complaint(done.stderr)))
     commit = subprocess.run([*git, "-C", str(into), "rev-parse", "--verify", "--quiet", "--end-of-options",
                              f"{ref or 'HEAD'}^{{commit}}"], capture_output=True, text=True, env=env)
     checkout = subprocess.run([*git, "-C", str(into), "checkout", "--quiet", "--detach", commit.stdout.strip()],
                               capture_output=True, text=True, env=env) if commit.returncode == 0 else commit
     if checkout.returncode != 0:
-        raise CloneError(redact(_last_line(checkout.stderr or "unknown ref")), missing_ref=True)
+        raise CloneError(redact(git_complaint(checkout.stderr or "unknown ref")), missing_ref=True)
     return into
 
 
@@ -683,7 +683,7 @@ def remote_tags(url: str) -> list[str]:
     done = subprocess.run(["git", *SAFE_GIT_CONFIG, "ls-remote", "--tags", "--refs", "--end-of-options", url],
                           capture_output=True, text=True, env=fetch_environment())
     if done.returncode != 0:
-        raise GitError(redact(_last_line(done.stderr) if done.stderr.strip() else "git failed"))
+        raise GitError(redact(git_complaint(done.stderr) if done.stderr.strip() else "git failed"))
     return [line.split("refs/tags/", 1)[1] for line in done.stdout.splitlines() if "refs/tags/" in line]
 
 
@@ -721,7 +721,7 @@ def _parse_merge_tree(output: str) -> TreeMerge:
     return merge
 
 
-def _last_line(text: str) -> str:
+def git_complaint(text: str) -> str:
     """git's own complaint: its `fatal:`/`error:` line (which names the file), else its last line."""
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
     for line in lines:

@@ -114,6 +114,11 @@ def read_targets(targets: list[str], from_file: Path | None, command: str = "fle
     return list(dict.fromkeys(found))
 
 
+def shown_target(target: str) -> str:
+    """How reports and the rollout state file name a repository: as the list does, credentials removed."""
+    return redact(as_text(target))
+
+
 def is_remote(target: str) -> bool:
     return target.startswith(GIT_URL_PREFIXES)
 
@@ -154,7 +159,7 @@ def check_one(target: str, policy: Policy, cache_dir: str, today: str) -> FleetR
     from mlstack.errors import MlstackError
     from mlstack.policy.engine import run_check
 
-    shown = redact(as_text(target))
+    shown = shown_target(target)
     try:
         path = fetch(target, Path(cache_dir))
         report = run_check(path, policy, today=dt.date.fromisoformat(today))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlstack.errors import InvalidInput, MlstackError, as_text, one_line
+from mlstack.gitrepo import git_complaint
 from mlstack.policy.policy_file import Policy
 from mlstack.rollout_state import RolloutEntry, load_state, save_state
 from mlstack.urls import redact
@@ -83,8 +84,10 @@ class _Failed(Exception):
 # --- choosing the wave ---------------------------------------------------------------------------------
 
 def rollout_key(target: str) -> str:
-    """How the state file and the report name a repository: as the list does, credentials removed."""
-    return redact(as_text(target))
+    """The state file's key for a repository: the name fleet report gives its row."""
+    from mlstack.commands.fleet import shown_target
+
+    return shown_target(target)
 
 
 def is_done(entry: RolloutEntry | None, version: str, *, retry_failed: bool = False) -> bool:
@@ -358,21 +361,13 @@ def fetch_mlstack_branches(repo, pristine_branch: str) -> None:
     if done.returncode != 0:  # no pristine branch there? The update then says what it needs.
         done = repo.completed("fetch", "--quiet", "origin", updates, env=_remote_env())
     if done.returncode != 0:
-        raise _Failed(f"clone: cannot fetch mlstack's branches: {redact(_complaint(done.stderr))}")
+        raise _Failed(f"clone: cannot fetch mlstack's branches: {redact(git_complaint(done.stderr))}")
 
 
 def _remote_env() -> dict[str, str]:
     from mlstack.urls import ALLOWED_PROTOCOLS
 
     return {"GIT_ALLOW_PROTOCOL": ALLOWED_PROTOCOLS, "GIT_TERMINAL_PROMPT": "0"}
-
-
-def _complaint(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
-    return lines[-1] if lines else "unknown git error"
 
 
 def _remote_update_branches(repo) -> dict[str, str]:
@@ -507,7 +502,7 @@ def _push_refusal(stdout: str, stderr: str) -> str:
         if len(parts) >= 3 and parts[0] == "!":
             reasons.append(f"{parts[1].split(':', 1)[-1].removeprefix('refs/heads/')} {parts[2]}")
     specific = [r for r in reasons if "atomic push failed" not in r]
-    return redact(as_text("; ".join(specific or reasons) or _complaint(stderr)))
+    return redact(as_text("; ".join(specific or reasons) or git_complaint(stderr)))
 
 
 # --- change requests ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import REPO_ROOT, git
-from helpers.browser import launch_chromium, needs_browser
+from helpers.browser import needs_browser, opened_page
 from mlstack.cli import app
 from mlstack.commands.fleet import fleet_report, read_targets, render_json
 from mlstack.policy.policy_file import parse_policy
@@ -154,8 +154,6 @@ def test_no_repositories_is_a_clear_error():
 
 @needs_browser
 def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     targets, expected = fleet
     page_file = tmp_path / "fleet.html"
     policy = tmp_path / "policy.yml"
@@ -164,28 +162,22 @@ def test_html_dashboard_sorts_and_shows_details_in_a_real_browser(fleet, tmp_pat
                                  "--policy", str(policy)])
     assert result.exit_code == 0, result.output
     secret_repo = next(r for r, s in expected.items() if s == "secret")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            page.goto(page_file.as_uri())
-            rows = page.locator("#fleet-table tbody tr")
-            assert rows.count() == 50
-            assert page.locator(".card[data-count=policy] b").text_content() == "6"
-            assert page.locator("#version-chart .bar[data-version='0.0.9']").get_attribute("data-count") == "8"
-            page.locator("th[data-key=errors]").click()
-            page.locator("th[data-key=errors]").click()
-            assert page.locator("th[data-key=errors]").get_attribute("aria-sort") == "descending"
-            assert rows.first.locator("td").nth(3).text_content() == "policy"
-            page.locator(f"#fleet-table tbody tr[data-repo='{secret_repo}']").click()
-            assert page.locator("#detail h3").text_content() == secret_repo
-            findings = page.locator("#findings li.finding")
-            assert findings.count() == 1 and findings.first.get_attribute("data-rule") == "SEC301"
-            assert TOKEN not in page.content()
-            page.fill("#filter", "drift-0")
-            assert rows.count() == 7
-        finally:
-            browser.close()
+    with opened_page(page_file) as (page, errors_seen):
+        rows = page.locator("#fleet-table tbody tr")
+        assert rows.count() == 50
+        assert page.locator(".card[data-count=policy] b").text_content() == "6"
+        assert page.locator("#version-chart .bar[data-version='0.0.9']").get_attribute("data-count") == "8"
+        page.locator("th[data-key=errors]").click()
+        page.locator("th[data-key=errors]").click()
+        assert page.locator("th[data-key=errors]").get_attribute("aria-sort") == "descending"
+        assert rows.first.locator("td").nth(3).text_content() == "policy"
+        page.locator(f"#fleet-table tbody tr[data-repo='{secret_repo}']").click()
+        assert page.locator("#detail h3").text_content() == secret_repo
+        findings = page.locator("#findings li.finding")
+        assert findings.count() == 1 and findings.first.get_attribute("data-rule") == "SEC301"
+        assert TOKEN not in page.content()
+        page.fill("#filter", "drift-0")
+        assert rows.count() == 7
 
 
 # --- hostile repositories in a fleet (issue 15: 8, 9) --------------------------------------------
@@ -224,8 +216,6 @@ def test_embedded_report_data_cannot_break_out_of_its_script_element():
 
 @needs_browser
 def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_project, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     repos = []
     for name, rule in (("comment", "<!--<script>"), ("closing", "</script><script>window.pwned=1</script>")):
         repo = shutil.copytree(base_project, tmp_path / name, symlinks=True)
@@ -236,20 +226,12 @@ def test_a_hostile_waiver_neither_blanks_the_dashboard_nor_runs_script(base_proj
     page_file = tmp_path / "fleet.html"
     result = runner.invoke(app, ["fleet", "report", *repos, "--format", "html", "-O", str(page_file), "-j", "1"])
     assert result.exit_code == 0, result.output
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            errors_seen: list[str] = []
-            page.on("pageerror", lambda error: errors_seen.append(str(error)))
-            page.goto(page_file.as_uri())
-            assert page.locator("#fleet-table tbody tr").count() == 3
-            assert errors_seen == [] and page.evaluate("window.pwned") is None
-            page.locator(f"#fleet-table tbody tr[data-repo='{repos[0]}']").click()
-            finding = page.locator("#findings li.finding").first
-            assert finding.get_attribute("data-rule") == "WVR002" and "<!--<script>" in finding.text_content()
-        finally:
-            browser.close()
+    with opened_page(page_file) as (page, errors_seen):
+        assert page.locator("#fleet-table tbody tr").count() == 3
+        assert errors_seen == [] and page.evaluate("window.pwned") is None
+        page.locator(f"#fleet-table tbody tr[data-repo='{repos[0]}']").click()
+        finding = page.locator("#findings li.finding").first
+        assert finding.get_attribute("data-rule") == "WVR002" and "<!--<script>" in finding.text_content()
 
 
 def test_a_policy_with_levels_puts_the_level_each_repository_reached_in_the_fleet_report(base_project, tmp_path):

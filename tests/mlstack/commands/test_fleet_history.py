@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers.browser import launch_chromium, needs_browser
+from helpers.browser import needs_browser, opened_page
 from mlstack.cli import app
 from mlstack.commands.fleet import FleetReport, FleetRow, apply_rollout_state, describe, fleet_report, report_document
 from mlstack.fleet_history import HISTORY_LIMIT, load_history, record_run, store_snapshot
@@ -224,8 +224,6 @@ def test_a_bad_state_file_fails_before_any_repository_is_checked(tmp_path):
 
 @needs_browser
 def test_dashboard_shows_three_snapshots_over_time_in_a_real_browser(three_runs, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     current, _ = three_runs
     state = tmp_path / "state.json"
     write_state(state, ["r1", "r2"])
@@ -234,57 +232,45 @@ def test_dashboard_shows_three_snapshots_over_time_in_a_real_browser(three_runs,
     apply_rollout_state(current, read_rollout_state(state))
     page_file = tmp_path / "fleet.html"
     page_file.write_text(describe(current, "html"), encoding="utf-8")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            errors_seen: list[str] = []
-            page.on("pageerror", lambda error: errors_seen.append(str(error)))
-            page.on("request", lambda request: errors_seen.append("request " + request.url)
-                    if not request.url.startswith("file:") else None)
-            page.goto(page_file.as_uri())
-            assert "3 snapshots: 2 stored and this run" in page.locator("#history-note").text_content()
-            assert f"at most the last {HISTORY_LIMIT}" in page.locator("#history-note").text_content()
-            bars = page.locator("#history-versions g.snapshot")
-            assert [bars.nth(i).get_attribute("data-at")[:10] for i in range(3)] == [
-                "2026-10-01", "2026-11-01", "2026-12-01"]
+    with opened_page(page_file) as (page, errors_seen):
+        assert "3 snapshots: 2 stored and this run" in page.locator("#history-note").text_content()
+        assert f"at most the last {HISTORY_LIMIT}" in page.locator("#history-note").text_content()
+        bars = page.locator("#history-versions g.snapshot")
+        assert [bars.nth(i).get_attribute("data-at")[:10] for i in range(3)] == [
+            "2026-10-01", "2026-11-01", "2026-12-01"]
 
-            def counts(chart: str, attribute: str, index: int) -> dict[str, int]:
-                segments = page.locator(f"#{chart} g.snapshot").nth(index).locator("rect.segment")
-                return {segments.nth(i).get_attribute(f"data-{attribute}"): int(segments.nth(i).get_attribute(
-                    "data-count")) for i in range(segments.count())}
+        def counts(chart: str, attribute: str, index: int) -> dict[str, int]:
+            segments = page.locator(f"#{chart} g.snapshot").nth(index).locator("rect.segment")
+            return {segments.nth(i).get_attribute(f"data-{attribute}"): int(segments.nth(i).get_attribute(
+                "data-count")) for i in range(segments.count())}
 
-            assert counts("history-versions", "version", 0) == {"0.2.0": 1, "0.1.0": 3}
-            assert counts("history-versions", "version", 2) == {"0.3.0": 1, "0.2.0": 4}
-            assert counts("history-levels", "level", 1) == {"bronze": 1, "silver": 2, "none": 1}
-            assert counts("history-levels", "level", 2) == {"silver": 3, "gold": 1, "none": 1}
-            legend = page.locator("#history-levels-legend li")
-            assert [legend.nth(i).text_content() for i in range(legend.count())] == LEVELS + ["none"]
-            rules = page.locator("#history-rules tbody tr")
-            assert [[rules.nth(i).locator("td").nth(c).text_content() for c in range(4)] for i in range(3)] == [
-                ["CI101", "1", "3", "2"], ["SEC301", "0", "3", "2"], ["TPL002", "0", "1", "1"]]
-            # This run: share of the fleet per version, rollout outcomes, level column, request link.
-            share = page.locator("#version-chart .bar[data-version='0.2.0']")
-            assert share.get_attribute("data-count") == "4" and share.get_attribute("data-share") == "80"
-            assert page.locator("#rollout-chart .bar[data-outcome=updated]").get_attribute("data-count") == "1"
-            assert page.locator("#rollout-chart .bar[data-outcome=none]").get_attribute("data-count") == "3"
-            assert page.locator("#level-chart .bar[data-level=silver]").get_attribute("data-count") == "3"
-            first = page.locator("#fleet-table tbody tr[data-repo=r1]")
-            keys = page.eval_on_selector_all("#fleet-table th", "ths => ths.map(th => th.dataset.key)")
-            cells = first.locator("td")
-            assert cells.nth(keys.index("level")).text_content() == "gold"
-            assert cells.nth(keys.index("rollout")).text_content() == "updated 0.3.0"
-            link = cells.nth(keys.index("request_url")).locator("a")
-            assert link.get_attribute("href") == "https://git.example.com/t/r1/pull/7"
-            assert errors_seen == []
-        finally:
-            browser.close()
+        assert counts("history-versions", "version", 0) == {"0.2.0": 1, "0.1.0": 3}
+        assert counts("history-versions", "version", 2) == {"0.3.0": 1, "0.2.0": 4}
+        assert counts("history-levels", "level", 1) == {"bronze": 1, "silver": 2, "none": 1}
+        assert counts("history-levels", "level", 2) == {"silver": 3, "gold": 1, "none": 1}
+        legend = page.locator("#history-levels-legend li")
+        assert [legend.nth(i).text_content() for i in range(legend.count())] == LEVELS + ["none"]
+        rules = page.locator("#history-rules tbody tr")
+        assert [[rules.nth(i).locator("td").nth(c).text_content() for c in range(4)] for i in range(3)] == [
+            ["CI101", "1", "3", "2"], ["SEC301", "0", "3", "2"], ["TPL002", "0", "1", "1"]]
+        # This run: share of the fleet per version, rollout outcomes, level column, request link.
+        share = page.locator("#version-chart .bar[data-version='0.2.0']")
+        assert share.get_attribute("data-count") == "4" and share.get_attribute("data-share") == "80"
+        assert page.locator("#rollout-chart .bar[data-outcome=updated]").get_attribute("data-count") == "1"
+        assert page.locator("#rollout-chart .bar[data-outcome=none]").get_attribute("data-count") == "3"
+        assert page.locator("#level-chart .bar[data-level=silver]").get_attribute("data-count") == "3"
+        first = page.locator("#fleet-table tbody tr[data-repo=r1]")
+        keys = page.eval_on_selector_all("#fleet-table th", "ths => ths.map(th => th.dataset.key)")
+        cells = first.locator("td")
+        assert cells.nth(keys.index("level")).text_content() == "gold"
+        assert cells.nth(keys.index("rollout")).text_content() == "updated 0.3.0"
+        link = cells.nth(keys.index("request_url")).locator("a")
+        assert link.get_attribute("href") == "https://git.example.com/t/r1/pull/7"
+        assert errors_seen == []
 
 
 @needs_browser
 def test_hostile_names_in_the_history_are_shown_as_text_and_run_nothing(tmp_path):
-    from playwright.sync_api import sync_playwright
-
     folder = tmp_path / "history"
     stored = [row(HOSTILE_REPO, HOSTILE_VERSION, "__DATA__", (HOSTILE_RULE,)), row("__HISTORY_DATA__", "0.1.0", None)]
     store_snapshot(folder, report_document(fleet_at("2026-11-01", stored)))
@@ -300,26 +286,18 @@ def test_hostile_names_in_the_history_are_shown_as_text_and_run_nothing(tmp_path
     assert "<img src=x" not in text and "</script><script>" not in text and "<svg onload" not in text
     page_file = tmp_path / "fleet.html"
     page_file.write_text(text, encoding="utf-8")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            errors_seen: list[str] = []
-            page.on("pageerror", lambda error: errors_seen.append(str(error)))
-            page.goto(page_file.as_uri())
-            assert page.locator("#history-versions g.snapshot").count() == 2
-            assert page.locator("#history-rules tbody tr").first.get_attribute("data-rule") == HOSTILE_RULE
-            assert page.locator("#history-rules tbody tr td").first.text_content() == HOSTILE_RULE
-            segment = page.locator("#history-versions g.snapshot").first.locator("rect.segment").first
-            assert segment.get_attribute("data-version") in (HOSTILE_VERSION, "0.1.0")
-            versions = page.locator("#history-versions-legend li")
-            assert HOSTILE_VERSION in [versions.nth(i).text_content() for i in range(versions.count())]
-            levels = page.locator("#history-levels-legend li")
-            assert "__DATA__" in [levels.nth(i).text_content() for i in range(levels.count())]
-            assert page.locator("#fleet-table tbody tr").count() == 1
-            assert page.locator("#fleet-table tbody tr a").count() == 0  # a javascript: URL is not a link
-            assert page.locator("img").count() == 0 and page.locator("svg [onload]").count() == 0
-            assert page.locator("script").count() == 3  # the two JSON blocks and the page's own script
-            assert errors_seen == [] and page.evaluate("window.pwned") is None
-        finally:
-            browser.close()
+    with opened_page(page_file) as (page, errors_seen):
+        assert page.locator("#history-versions g.snapshot").count() == 2
+        assert page.locator("#history-rules tbody tr").first.get_attribute("data-rule") == HOSTILE_RULE
+        assert page.locator("#history-rules tbody tr td").first.text_content() == HOSTILE_RULE
+        segment = page.locator("#history-versions g.snapshot").first.locator("rect.segment").first
+        assert segment.get_attribute("data-version") in (HOSTILE_VERSION, "0.1.0")
+        versions = page.locator("#history-versions-legend li")
+        assert HOSTILE_VERSION in [versions.nth(i).text_content() for i in range(versions.count())]
+        levels = page.locator("#history-levels-legend li")
+        assert "__DATA__" in [levels.nth(i).text_content() for i in range(levels.count())]
+        assert page.locator("#fleet-table tbody tr").count() == 1
+        assert page.locator("#fleet-table tbody tr a").count() == 0  # a javascript: URL is not a link
+        assert page.locator("img").count() == 0 and page.locator("svg [onload]").count() == 0
+        assert page.locator("script").count() == 3  # the two JSON blocks and the page's own script
+        assert errors_seen == [] and page.evaluate("window.pwned") is None
